@@ -1,0 +1,51 @@
+/*
+ * replicate.h - one value streamed to several replicas at once through a
+ * bounded buffer, with its MD5 computed on the way.
+ *
+ * The producer (the HTTP connection receiving the body) writes into a ring
+ * buffer; one writer thread per replica pulls from it into the volume
+ * backend's put(). The buffer is reused once every writer has consumed a
+ * region, so memory stays at one buffer per PUT whatever the value's size,
+ * and the PUT takes as long as the slowest replica, not the sum of them.
+ */
+#ifndef MKV_REPLICATE_H
+#define MKV_REPLICATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugin.h"
+#include "strlist.h"
+
+/* Bytes of buffer per PUT. */
+#define MKV_FANOUT_BUFFER (4u << 20)
+
+struct mkv_fanout;
+
+/*
+ * mkv_fanout_start - start writing length bytes to path on every replica.
+ * With md5 true, the MD5 of the bytes is computed on the way. Returns 0 with
+ * *out set, or MKV_E_NOMEM / a thread creation error.
+ */
+int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
+		     const struct mkv_strlist *replicas, const char *path,
+		     uint64_t length, bool md5);
+
+/*
+ * Pass len more bytes on, blocking while the slowest writer is a full buffer
+ * behind. Returns 0, or the first writer's error once any write failed (the
+ * rest of the value can then be dropped).
+ */
+int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len);
+
+/*
+ * mkv_fanout_finish - wait for every writer and free f. With abort true (or
+ * when fewer than length bytes were written) the writers are stopped first.
+ * Returns 0 when every replica was written completely, else the first error,
+ * with its message (naming the replica) in mkv_error_message(). The lowercase
+ * hex MD5 goes to md5_hex when it was requested and all went well.
+ */
+int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33]);
+
+#endif

@@ -1,0 +1,589 @@
+/*
+ * store.c - what each request does to the index and the volumes.
+ *
+ * The index is kept honest across crashes by the order of writes, as in the
+ * Go minikeyvalue: a PUT records the key as deleted with its replicas before
+ * it writes any of them, and live with its MD5 only once every replica holds
+ * the value; a DELETE marks the key deleted first, removes the replicas, and
+ * removes the record last. A crash at any point leaves at worst a deleted
+ * record that names files to clean up, never a live record without its data.
+ *
+ * Unlike the Go version, a PUT that fails removes what it wrote and puts the
+ * index back as it found it, so a failed write leaves no trace for ?unlinked.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "host.h"
+#include "record.h"
+#include "replicate.h"
+#include "store.h"
+
+/* Records are short; a longer one is fetched again into a buffer of its size. */
+#define RECORD_BUF 1024
+
+struct mkv_put {
+	struct mkv_store *s;
+	void *key;
+	size_t key_len;
+	char path[MKV_PATH_MAX];
+	struct mkv_strlist replicas;  /* where this PUT writes */
+	char *previous;               /* the record it replaced (an unlinked key), or NULL */
+	size_t previous_len;
+	struct mkv_fanout *fanout;
+};
+
+void mkv_reply_init(struct mkv_reply *r)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+}
+
+void mkv_reply_free(struct mkv_reply *r)
+{
+	free(r->key_volumes);
+	free(r->body);
+	if (r->fd >= 0)
+		close(r->fd);
+	mkv_reply_init(r);
+}
+
+/* Answer status with a one-line text body saying why. */
+static void reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	r->status = status;
+	va_start(ap, fmt);
+	n = vasprintf(&r->body, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		r->body = NULL;
+		return;
+	}
+	r->body_len = (size_t)n;
+	r->content_type = "text/plain; charset=utf-8";
+}
+
+int mkv_store_init(struct mkv_store *s, const struct mkv_config *cfg,
+		   struct mkv_index *index, struct mkv_volume *volume)
+{
+	s->cfg = cfg;
+	s->index = index;
+	s->volume = volume;
+	s->locks = mkv_keylock_new();
+	return s->locks ? 0 : MKV_E_NOMEM;
+}
+
+void mkv_store_free(struct mkv_store *s)
+{
+	mkv_keylock_free(s->locks);
+	s->locks = NULL;
+}
+
+/*
+ * The raw record of key, malloc'd into *raw. Returns 0, MKV_E_NOTFOUND, or
+ * the index's error.
+ */
+static int fetch_raw(struct mkv_store *s, const void *key, size_t len,
+		     char **raw, size_t *raw_len)
+{
+	const struct mkv_index *ix = s->index;
+	size_t cap = RECORD_BUF;
+	int rc;
+
+	for (;;) {
+		char *buf = malloc(cap);
+		if (!buf)
+			return mkv_fail(MKV_E_NOMEM, "out of memory reading a record");
+		mkv_error_clear();
+		rc = ix->ops->get(ix->h, key, len, buf, cap, raw_len);
+		if (rc == 0 && *raw_len <= cap) {
+			*raw = buf;
+			return 0;
+		}
+		free(buf);
+		if (rc < 0)
+			return rc;
+		cap = *raw_len;
+	}
+}
+
+/* The decoded record of key. Returns 0, MKV_E_NOTFOUND, or an error. */
+static int load_record(struct mkv_store *s, const void *key, size_t len,
+		       struct mkv_record *rec)
+{
+	size_t raw_len;
+	char *raw;
+	int rc = fetch_raw(s, key, len, &raw, &raw_len);
+
+	if (rc < 0)
+		return rc;
+	rc = mkv_record_decode(raw, raw_len, rec);
+	if (rc == MKV_E_CORRUPT)
+		mkv_fail(rc, "corrupt index record '%.*s'", (int)raw_len, raw);
+	free(raw);
+	return rc;
+}
+
+static int save_record(struct mkv_store *s, const void *key, size_t len,
+		       const struct mkv_record *rec)
+{
+	size_t raw_len;
+	char *raw = mkv_record_encode(rec, &raw_len);
+	int rc;
+
+	if (!raw)
+		return mkv_fail(MKV_E_NOMEM, "out of memory writing a record");
+	mkv_error_clear();
+	rc = s->index->ops->put(s->index->h, key, len, raw, raw_len);
+	free(raw);
+	return rc;
+}
+
+static int remove_record(struct mkv_store *s, const void *key, size_t len)
+{
+	mkv_error_clear();
+	return s->index->ops->del(s->index->h, key, len);
+}
+
+/* The replicas joined by ',', malloc'd; NULL when out of memory. */
+static char *join(const struct mkv_strlist *l)
+{
+	size_t n = 1;
+	char *out, *p;
+
+	for (size_t i = 0; i < l->count; i++)
+		n += strlen(l->items[i]) + 1;
+	out = p = malloc(n);
+	if (!out)
+		return NULL;
+	*p = '\0';
+	for (size_t i = 0; i < l->count; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", l->items[i]);
+	return out;
+}
+
+/* Whether the record's replicas are exactly the key's placement, in order. */
+static bool balanced(struct mkv_store *s, const void *key, size_t len,
+		     const struct mkv_strlist *have)
+{
+	struct mkv_strlist want = { 0 };
+	bool same;
+
+	if (mkv_key_replicas(key, len, &s->cfg->volumes, s->cfg->replicas,
+			     s->cfg->subvolumes, &want) < 0)
+		return false;
+	same = want.count == have->count;
+	for (size_t i = 0; same && i < want.count; i++)
+		same = strcmp(want.items[i], have->items[i]) == 0;
+	mkv_strlist_free(&want);
+	return same;
+}
+
+/* Write key into buf percent-encoded where a URL needs it. Returns false when it does not fit. */
+static bool url_encode(const unsigned char *key, size_t len, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = key[i];
+		if (o + 4 > cap)
+			return false;
+		if (c > 0x20 && c < 0x7f && !strchr("%\"<>\\^`{|}#?", c)) {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return true;
+}
+
+/* A missing (or unlinked) key: 404, or 302 to the fallback. */
+static void reply_missing(struct mkv_store *s, const void *key, size_t len,
+			  struct mkv_reply *r)
+{
+	char encoded[MKV_URL_MAX];
+
+	if (s->cfg->fallback && url_encode(key, len, encoded, sizeof encoded) &&
+	    snprintf(r->location, sizeof r->location, "http://%s%s", s->cfg->fallback,
+		     encoded) < (int)sizeof r->location) {
+		r->status = 302;
+		return;
+	}
+	r->location[0] = '\0';
+	r->status = 404;
+}
+
+/* A thread-local random number for the order replicas are tried in. */
+static unsigned next_random(void)
+{
+	static _Thread_local unsigned seed;
+
+	if (!seed)
+		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+	return (unsigned)rand_r(&seed);
+}
+
+/* Point r at the first replica (in random order) that has the value. */
+static void locate_live_replica(struct mkv_store *s, const char *path,
+				const struct mkv_strlist *replicas, struct mkv_reply *r)
+{
+	const struct mkv_volume *v = s->volume;
+	size_t n = replicas->count, order[n ? n : 1];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = next_random() % (i + 1);
+		order[i] = order[j];
+		order[j] = i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *replica = replicas->items[order[i]];
+		struct mkv_location loc = { .fd = -1 };
+		int rc;
+
+		mkv_error_clear();
+		rc = v->ops->stat(v->h, replica, path, NULL);
+		if (rc == 0)
+			rc = v->ops->locate(v->h, replica, path, &loc);
+		if (rc < 0) {
+			mkv_log(MKV_LOG_DEBUG, "GET %s on %s: %s", path, replica,
+				mkv_error_message(rc));
+			continue;
+		}
+		if (loc.kind == MKV_LOCATION_FILE) {
+			r->status = 200;
+			r->fd = loc.fd;
+			r->size = loc.size;
+		} else {
+			r->status = 302;
+			memcpy(r->location, loc.url, sizeof r->location);
+		}
+		return;
+	}
+	r->status = 404;
+}
+
+void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
+		   struct mkv_reply *r)
+{
+	struct mkv_record rec = { 0 };
+	char path[MKV_PATH_MAX];
+	int rc = load_record(s, key, key_len, &rec);
+
+	if (rc == MKV_E_NOTFOUND || (rc == 0 && rec.deleted)) {
+		reply_missing(s, key, key_len, r);
+	} else if (rc < 0) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	} else if (mkv_key_path(key, key_len, path) < 0) {
+		r->status = 404;
+	} else {
+		snprintf(r->md5, sizeof r->md5, "%s", rec.hash);
+		r->key_volumes = join(&rec.replicas);
+		r->key_balance = balanced(s, key, key_len, &rec.replicas) ? "balanced" : "unbalanced";
+		locate_live_replica(s, path, &rec.replicas, r);
+	}
+	mkv_record_free(&rec);
+}
+
+/* The 5xx that best describes a failed volume operation. */
+static int volume_status(int rc)
+{
+	switch (rc) {
+	case MKV_E_UNAVAILABLE:
+	case MKV_E_TIMEOUT:
+		return 503;
+	case MKV_E_FULL:
+		return 507;
+	default:
+		return 500;
+	}
+}
+
+/* Remove path from every replica; 0, or the first failure (absent files are fine). */
+static int remove_copies(struct mkv_store *s, const char *path,
+			 const struct mkv_strlist *replicas)
+{
+	const struct mkv_volume *v = s->volume;
+	int first = 0;
+
+	for (size_t i = 0; i < replicas->count; i++) {
+		int rc;
+
+		mkv_error_clear();
+		rc = v->ops->del(v->h, replicas->items[i], path);
+		if (rc < 0 && rc != MKV_E_NOTFOUND) {
+			mkv_log(MKV_LOG_ERROR, "delete %s on %s: %s", path,
+				replicas->items[i], mkv_error_message(rc));
+			if (!first)
+				first = rc;
+		}
+	}
+	return first;
+}
+
+/* The body of DELETE and UNLINK, with the key locked. */
+static void delete_locked(struct mkv_store *s, const void *key, size_t key_len,
+			  bool unlink, struct mkv_reply *r)
+{
+	struct mkv_record rec = { 0 };
+	char path[MKV_PATH_MAX];
+	int rc = load_record(s, key, key_len, &rec);
+
+	if (rc == MKV_E_NOTFOUND || (rc == 0 && unlink && rec.deleted)) {
+		r->status = 404;
+	} else if (rc < 0) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	} else if (!unlink && !rec.deleted && s->cfg->protect) {
+		reply_error(r, 403, "protect is on: UNLINK the key before DELETE");
+	} else if (!rec.deleted && (rec.deleted = true, rc = save_record(s, key, key_len, &rec)) < 0) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	} else if (unlink) {
+		r->status = 204;
+	} else if (mkv_key_path(key, key_len, path) == 0 &&
+		   (rc = remove_copies(s, path, &rec.replicas)) < 0) {
+		reply_error(r, volume_status(rc), "not every replica could be deleted; "
+			    "the key stays unlinked, DELETE it again");
+	} else if ((rc = remove_record(s, key, key_len)) < 0) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	} else {
+		r->status = 204;
+	}
+	mkv_record_free(&rec);
+}
+
+void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,
+		      bool unlink, struct mkv_reply *r)
+{
+	if (!mkv_keylock_try(s->locks, key, key_len)) {
+		reply_error(r, 409, "another write to this key is in progress");
+		return;
+	}
+	delete_locked(s, key, key_len, unlink, r);
+	mkv_keylock_release(s->locks, key, key_len);
+}
+
+/* Add a listed key to keys; false when out of memory. */
+static bool list_append(json_t *keys, const void *key, size_t len)
+{
+	json_t *k = json_stringn_nocheck(key, len);
+
+	return k && json_array_append_new(keys, k) == 0;
+}
+
+/* Walk the cursor into keys; returns the status (200, 413, 500) and sets *next. */
+static int list_walk(struct mkv_store *s, struct mkv_index_cursor *c,
+		     enum mkv_list_kind kind, long limit, json_t *keys, json_t **next)
+{
+	const struct mkv_index_ops *ops = s->index->ops;
+	const void *k, *v;
+	size_t klen, vlen;
+	int rc;
+
+	while ((rc = ops->cursor_next(c, &k, &klen, &v, &vlen)) == 0) {
+		struct mkv_record rec = { 0 };
+		bool wanted = mkv_record_decode(v, vlen, &rec) == 0 &&
+			      rec.deleted == (kind == MKV_LIST_UNLINKED);
+
+		mkv_record_free(&rec);
+		if (!wanted)
+			continue;
+		if (json_array_size(keys) > MKV_LIST_MAX)
+			return 413;
+		if (limit > 0 && json_array_size(keys) == (size_t)limit) {
+			*next = json_stringn_nocheck(k, klen);
+			return *next ? 200 : 500;
+		}
+		if (!list_append(keys, k, klen))
+			return 500;
+	}
+	return rc == MKV_E_NOTFOUND ? 200 : 500;
+}
+
+void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
+		    enum mkv_list_kind kind, const void *start, size_t start_len,
+		    long limit, struct mkv_reply *r)
+{
+	const struct mkv_index_ops *ops = s->index->ops;
+	struct mkv_index_cursor *c;
+	json_t *keys = json_array(), *next = NULL, *answer;
+	int rc;
+
+	mkv_error_clear();
+	rc = ops->cursor_open(s->index->h, prefix, prefix_len, start, start_len, &c);
+	if (rc < 0 || !keys) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc ? rc : MKV_E_NOMEM));
+		json_decref(keys);
+		return;
+	}
+	r->status = list_walk(s, c, kind, limit, keys, &next);
+	ops->cursor_close(c);
+	if (r->status == 200) {
+		answer = json_pack("{s:o,s:o}", "next", next ? next : json_string(""), "keys", keys);
+		r->body = answer ? json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(answer);
+		if (r->body) {
+			r->body_len = strlen(r->body);
+			r->content_type = "application/json";
+		} else {
+			reply_error(r, 500, "out of memory for a listing");
+		}
+	} else {
+		json_decref(keys);
+		json_decref(next);
+		if (r->status == 413)
+			reply_error(r, 413, "more than %d keys: page with &limit=N", MKV_LIST_MAX);
+		else
+			reply_error(r, 500, "index: listing failed");
+	}
+}
+
+static void put_free(struct mkv_put *p)
+{
+	mkv_keylock_release(p->s->locks, p->key, p->key_len);
+	mkv_strlist_free(&p->replicas);
+	free(p->previous);
+	free(p->key);
+	free(p);
+}
+
+/*
+ * Take the key for a PUT: lock it, refuse a live key, remember an unlinked
+ * one's record. Returns the status that ends the request, or 0 to go on.
+ */
+static int put_claim(struct mkv_put *p, struct mkv_reply *r)
+{
+	int rc;
+
+	if (!mkv_keylock_try(p->s->locks, p->key, p->key_len)) {
+		reply_error(r, 409, "another write to this key is in progress");
+		return 409;
+	}
+	rc = fetch_raw(p->s, p->key, p->key_len, &p->previous, &p->previous_len);
+	if (rc == 0) {
+		struct mkv_record rec = { 0 };
+		rc = mkv_record_decode(p->previous, p->previous_len, &rec);
+		if (rc == 0 && !rec.deleted)
+			reply_error(r, 403, "the key exists: DELETE it first");
+		mkv_record_free(&rec);
+		if (r->status)
+			return r->status;
+	}
+	if (rc < 0 && rc != MKV_E_NOTFOUND) {
+		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		return 500;
+	}
+	return 0;
+}
+
+struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
+				    size_t key_len, uint64_t length,
+				    struct mkv_reply *r)
+{
+	struct mkv_record rec = { .deleted = true };
+	struct mkv_put *p;
+	int rc;
+
+	if (length == 0) {
+		reply_error(r, 411, "a value needs a body with a Content-Length");
+		return NULL;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->key = malloc(key_len ? key_len : 1))) {
+		free(p);
+		reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	p->s = s;
+	memcpy(p->key, key, key_len);
+	p->key_len = key_len;
+	if (mkv_key_path(key, key_len, p->path) < 0) {
+		reply_error(r, 414, "key too long: its volume file name would exceed %d bytes",
+			    MKV_NAME_MAX);
+		free(p->key);
+		free(p);
+		return NULL;
+	}
+	if (put_claim(p, r)) {
+		put_free(p);
+		return NULL;
+	}
+	rc = mkv_key_replicas(key, key_len, &s->cfg->volumes, s->cfg->replicas,
+			      s->cfg->subvolumes, &p->replicas);
+	rec.replicas = p->replicas;
+	/* Recorded as deleted first: a crash from here on leaves no live key. */
+	if (rc == 0)
+		rc = save_record(s, key, key_len, &rec);
+	if (rc == 0)
+		rc = mkv_fanout_start(&p->fanout, s->volume, &p->replicas, p->path,
+				      length, s->cfg->md5sum);
+	if (rc < 0) {
+		reply_error(r, 500, "%s", mkv_error_message(rc));
+		put_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len)
+{
+	return mkv_fanout_write(p->fanout, data, len);
+}
+
+/* Undo a failed PUT: remove its copies, put back the record it replaced. */
+static void put_undo(struct mkv_put *p)
+{
+	struct mkv_store *s = p->s;
+	int rc = remove_copies(s, p->path, &p->replicas);
+
+	/* Copies that could not be removed stay named by the deleted record. */
+	if (rc < 0)
+		return;
+	mkv_error_clear();
+	if (p->previous)
+		rc = s->index->ops->put(s->index->h, p->key, p->key_len, p->previous,
+					p->previous_len);
+	else
+		rc = remove_record(s, p->key, p->key_len);
+	if (rc < 0)
+		mkv_log(MKV_LOG_ERROR, "index: undoing a failed PUT: %s",
+			mkv_error_message(rc));
+}
+
+void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
+{
+	struct mkv_record rec = { .deleted = false };
+	int rc;
+
+	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash);
+	if (rc == 0) {
+		rec.replicas = p->replicas;
+		rc = save_record(p->s, p->key, p->key_len, &rec);
+		if (rc == 0)
+			r->status = 201;
+		else
+			reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	} else if (!complete) {
+		reply_error(r, 400, "the request body ended before Content-Length bytes");
+	} else {
+		mkv_log(MKV_LOG_ERROR, "PUT %.*s: %s", (int)p->key_len, (char *)p->key,
+			mkv_error_message(rc));
+		reply_error(r, volume_status(rc), "write failed: %s", mkv_error_message(rc));
+	}
+	if (r->status != 201)
+		put_undo(p);
+	put_free(p);
+}

@@ -1,0 +1,107 @@
+/*
+ * store.h - mkv's request logic, independent of HTTP: what GET, PUT, DELETE,
+ * UNLINK and the listings do to the index and the volumes, and the answer
+ * (status and headers) each gives. server.c only translates HTTP to these
+ * calls; the unit tests drive them against in-memory fake plugins.
+ */
+#ifndef MKV_STORE_H
+#define MKV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mkv/mkv.h>
+
+#include "config.h"
+#include "keylock.h"
+#include "plugin.h"
+
+struct mkv_store {
+	const struct mkv_config *cfg; /* borrowed */
+	struct mkv_index *index;      /* borrowed, open */
+	struct mkv_volume *volume;    /* borrowed, open */
+	struct mkv_keylock *locks;    /* owned */
+};
+
+/* The answer to one request. Everything it points to is owned by it. */
+struct mkv_reply {
+	int status;                  /* HTTP status */
+	char location[MKV_URL_MAX];  /* Location for a 302, "" otherwise */
+	char md5[33];                /* Content-Md5 (hex), "" when none */
+	char *key_volumes;           /* Key-Volumes, NULL when none */
+	const char *key_balance;     /* Key-Balance: "balanced" or "unbalanced", or NULL */
+	int fd;                      /* 200 served by the master: the file, else -1 */
+	uint64_t size;               /* its size */
+	char *body;                  /* a JSON listing or a one-line error, NULL for none */
+	size_t body_len;
+	const char *content_type;    /* of body */
+};
+
+/* Empty r (status 0, fd -1). */
+void mkv_reply_init(struct mkv_reply *r);
+/* Free what r owns (closing fd) and empty it. */
+void mkv_reply_free(struct mkv_reply *r);
+
+/* Returns 0 or MKV_E_NOMEM. index and volume must stay open until mkv_store_free(). */
+int mkv_store_init(struct mkv_store *s, const struct mkv_config *cfg,
+		   struct mkv_index *index, struct mkv_volume *volume);
+void mkv_store_free(struct mkv_store *s);
+
+/*
+ * GET or HEAD of key: 302 to a replica that answered stat() (replicas tried in
+ * random order), 200 with fd for a backend that serves files itself, 404 when
+ * missing, unlinked or on no live replica, 302 to the fallback when set.
+ */
+void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
+		   struct mkv_reply *r);
+
+/* DELETE (unlink false) or UNLINK (unlink true) of key: 204, 403, 404, 409, 500. */
+void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,
+		      bool unlink, struct mkv_reply *r);
+
+enum mkv_list_kind { MKV_LIST_LIVE, MKV_LIST_UNLINKED };
+
+/* The most keys a listing without a limit returns before answering 413. */
+#define MKV_LIST_MAX 1000000
+
+/*
+ * ?list or ?unlinked under prefix: 200 with {"next":"...","keys":[...]} in
+ * body, resuming at start (start_len 0 for none), at most limit keys when
+ * limit > 0; 413 when over MKV_LIST_MAX keys without a limit.
+ */
+void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
+		    enum mkv_list_kind kind, const void *start, size_t start_len,
+		    long limit, struct mkv_reply *r);
+
+/* A PUT in progress: its body streams to every replica at once. */
+struct mkv_put;
+
+/*
+ * mkv_store_put_begin - start writing a value of length bytes to key. On
+ * success returns the PUT and leaves r->status 0: feed the body with
+ * mkv_store_put_write() and end with mkv_store_put_end(). Otherwise returns
+ * NULL with the final answer in r: 411 for length 0, 414 for a key too long
+ * for a volume file name, 409 when another write holds the key, 403 when the
+ * key exists, 500 when the index fails.
+ */
+struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
+				    size_t key_len, uint64_t length,
+				    struct mkv_reply *r);
+
+/*
+ * Pass the next len bytes of the body on; blocks while the replicas are
+ * behind by a full buffer. Returns 0, or a negative code once the PUT has
+ * failed (the caller keeps feeding or ends it; the bytes are dropped).
+ */
+int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len);
+
+/*
+ * mkv_store_put_end - finish the PUT and free p. complete is false when the
+ * client went away before sending the whole body. Answers 201 when every
+ * replica holds the value and the record is live, else 5xx with the record
+ * left not live and the partial copies removed.
+ */
+void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r);
+
+#endif
