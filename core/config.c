@@ -453,7 +453,7 @@ static int walk_args(struct loader *ld, bool set_values)
 		else if (i + 1 < ld->argc)
 			value = ld->argv[++i];
 		else
-			return fail(ld, MKV_E_INVAL, "flag -%s needs a value (%s)", s->name,
+			return fail(ld, MKV_E_INVAL, "flag -%s needs a value (expected %s)", s->name,
 				    s->expected);
 		if (s->kind == KIND_CONFIG)
 			ld->config_path = value;
@@ -567,6 +567,14 @@ static void configure_inih(void)
 	ini_stop_on_first_error = true;
 }
 
+/* The file at path cannot be read, for reason. Returns MKV_E_INVAL. */
+static int unreadable(struct loader *ld, const char *path, const char *reason)
+{
+	if (ld->config_path)
+		return fail(ld, MKV_E_INVAL, "bad value for -config: '%s' (%s)", path, reason);
+	return fail(ld, MKV_E_INVAL, "cannot read config file '%s': %s", path, reason);
+}
+
 /*
  * Read the config file: path from -config (which must exist) or the default
  * file (read only when it exists). Returns 0 or the error.
@@ -579,15 +587,8 @@ static int read_file(struct loader *ld, const char *default_file)
 	if (!path)
 		return 0;
 	ld->file = fopen(path, "r");
-	if (!ld->file) {
-		if (!ld->config_path && errno == ENOENT)
-			return 0;
-		if (ld->config_path)
-			return fail(ld, MKV_E_INVAL, "bad value for -config: '%s' (%s)", path,
-				    strerror(errno));
-		return fail(ld, MKV_E_INVAL, "cannot read config file '%s': %s", path,
-			    strerror(errno));
-	}
+	if (!ld->file)
+		return !ld->config_path && errno == ENOENT ? 0 : unreadable(ld, path, strerror(errno));
 	if (set_string(&ld->cfg->config_file, path) < 0) {
 		fclose(ld->file);
 		return no_memory(ld);
@@ -597,8 +598,7 @@ static int read_file(struct loader *ld, const char *default_file)
 	configure_inih();
 	rc = ini_parse_stream(read_chunk, ld, on_key, ld);
 	if (ld->rc == 0 && ferror(ld->file))
-		ld->rc = fail(ld, MKV_E_INVAL, "cannot read config file '%s': %s", path,
-			      strerror(errno));
+		ld->rc = unreadable(ld, path, strerror(errno));
 	else if (ld->rc == 0 && rc == -2)
 		ld->rc = no_memory(ld);
 	else if (ld->rc == 0 && rc != 0)

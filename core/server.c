@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "range.h"
 #include "server.h"
 
 /* Bytes microhttpd may buffer per connection; upload chunks are up to half of it. */
@@ -129,6 +130,42 @@ static void query_free(struct query *q)
 	free(q->limit);
 }
 
+/*
+ * The answer for a value the master serves itself: 200 with the whole file,
+ * 206 with the range asked for, or 416. Takes r->fd on success.
+ */
+static struct MHD_Response *file_response(struct MHD_Connection *conn, struct mkv_reply *r)
+{
+	const char *range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_RANGE);
+	uint64_t offset = 0, length = r->size;
+	struct MHD_Response *resp;
+	char content_range[64];
+
+	switch (mkv_range_parse(range, r->size, &offset, &length)) {
+	case MKV_RANGE_UNSATISFIABLE:
+		snprintf(content_range, sizeof content_range, "bytes */%" PRIu64, r->size);
+		r->status = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		break;
+	case MKV_RANGE_PARTIAL:
+		snprintf(content_range, sizeof content_range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+			 offset, offset + length - 1, r->size);
+		r->status = MHD_HTTP_PARTIAL_CONTENT;
+		/* fall through */
+	default:
+		resp = MHD_create_response_from_fd_at_offset64(length, r->fd, (int64_t)offset);
+		if (resp)
+			r->fd = -1; /* microhttpd closes it */
+		break;
+	}
+	if (resp && r->status != MHD_HTTP_OK)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	return resp;
+}
+
 /* Send r; takes what it owns (body, fd). */
 static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
 {
@@ -136,9 +173,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
 	enum MHD_Result ok;
 
 	if (r->fd >= 0) {
-		resp = MHD_create_response_from_fd64(r->size, r->fd);
-		if (resp)
-			r->fd = -1; /* microhttpd closes it */
+		resp = file_response(conn, r);
 	} else if (r->body) {
 		resp = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
 		if (resp)

@@ -18,18 +18,15 @@
  * so a listing of the whole index does not evict the records being served.
  *
  * LevelDB keeps process-wide state that outlives every database: its default
- * Env runs a background compaction thread that never exits. The first open
- * therefore pins libleveldb in memory for the life of the process, so the
- * core may unload this plugin without pulling code from under that thread.
+ * Env runs a background compaction thread that never exits. This plugin is
+ * therefore linked with -z nodelete (Makefile.am): dlclose leaves it and
+ * libleveldb mapped, so no code is pulled from under that thread.
  *
  * Options ([leveldb] section):
  *   sync               fsync every write (true/false, default false)
  *   cache_size         block cache size (default 8M)
  *   write_buffer_size  memtable size before it is written to a table (default 4M)
  */
-#define _GNU_SOURCE /* dladdr */
-#include <dlfcn.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -175,24 +172,6 @@ static bool is_lock_error(const char *err)
 	return strncmp(err, "IO error: lock ", strlen("IO error: lock ")) == 0;
 }
 
-/*
- * Keep libleveldb loaded until the process exits (RTLD_NODELETE), whatever
- * happens to this plugin. A failure (libleveldb linked statically, say) only
- * costs a warning: the library then goes away only with the process anyway.
- */
-static void pin_leveldb(const struct mkv_host *host)
-{
-	Dl_info info;
-	const char *why;
-
-	if (dladdr((void *)leveldb_open, &info) && info.dli_fname &&
-	    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
-		return;
-	why = dlerror();
-	host->log(MKV_LOG_WARN, "leveldb: cannot pin libleveldb in memory: %s",
-		  why ? why : "no shared object holds leveldb_open");
-}
-
 static void ldb_close(void *h)
 {
 	struct ldb_index *ix = h;
@@ -241,12 +220,9 @@ static int open_database(struct ldb_index *ix, const char *location)
 static int ldb_open(void *h, const char *location, const struct mkv_host *host,
 		    const struct mkv_options *opts)
 {
-	static atomic_bool pinned;
 	struct ldb_index *ix = h;
 	int rc;
 
-	if (!atomic_exchange(&pinned, true))
-		pin_leveldb(host);
 	ix->host = host;
 	rc = configure(ix, opts);
 	if (rc == 0)

@@ -4,18 +4,21 @@
  * The index is one array of entries sorted bytewise by key, guarded by one
  * mutex: lookups are binary searches, a batch applies all its writes under
  * the lock, and a cursor remembers the last key it returned and seeks past
- * it on every step, so it stays correct while other threads write.
+ * it on every step, so it stays correct while other threads write. A test
+ * can make every slot fail, as a broken disk would.
  *
  * The volume is a flat table of files, each named by its replica and path,
- * plus a table of per-replica faults (down, or failing after N bytes). A put
- * pulls the whole value from the source before the file appears, exactly as
- * the contract of mkv/volume.h asks of a real backend. Both fakes abort the
- * test program when out of memory: a unit test has nothing better to do.
+ * plus a table of per-replica faults (down, failing after N bytes, or slow).
+ * A put pulls the whole value from the source before the file appears,
+ * exactly as the contract of mkv/volume.h asks of a real backend. Both
+ * fakes abort the test program when out of memory: a unit test has nothing
+ * better to do.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_plugins.h"
 
@@ -63,6 +66,7 @@ struct fake_index {
 	pthread_mutex_t lock;
 	struct fake_entry *entries; /* sorted by key, bytewise */
 	size_t count, cap;
+	bool failing; /* every slot fails with MKV_E_IO */
 	const struct mkv_host *host;
 };
 
@@ -194,35 +198,45 @@ static int fake_index_get(void *h, const void *key, size_t key_len, void *buf,
 
 	pthread_mutex_lock(&ix->lock);
 	e = find(ix, key, key_len);
-	if (e) {
+	if (ix->failing) {
+		rc = MKV_E_IO;
+	} else if (e) {
 		memcpy(buf, e->value, e->value_len < cap ? e->value_len : cap);
 		*len = e->value_len;
 	} else {
 		rc = MKV_E_NOTFOUND;
 	}
 	pthread_mutex_unlock(&ix->lock);
-	return rc;
+	return rc == MKV_E_IO ? ix->host->fail(rc, "fake index: failing") : rc;
 }
 
 static int fake_index_put(void *h, const void *key, size_t key_len,
 			  const void *value, size_t value_len)
 {
 	struct fake_index *ix = h;
+	int rc = 0;
 
 	pthread_mutex_lock(&ix->lock);
-	put_locked(ix, key, key_len, value, value_len);
+	if (ix->failing)
+		rc = MKV_E_IO;
+	else
+		put_locked(ix, key, key_len, value, value_len);
 	pthread_mutex_unlock(&ix->lock);
-	return 0;
+	return rc ? ix->host->fail(rc, "fake index: failing") : 0;
 }
 
 static int fake_index_del(void *h, const void *key, size_t key_len)
 {
 	struct fake_index *ix = h;
+	int rc = 0;
 
 	pthread_mutex_lock(&ix->lock);
-	del_locked(ix, key, key_len);
+	if (ix->failing)
+		rc = MKV_E_IO;
+	else
+		del_locked(ix, key, key_len);
 	pthread_mutex_unlock(&ix->lock);
-	return 0;
+	return rc ? ix->host->fail(rc, "fake index: failing") : 0;
 }
 
 static int fake_index_batch(void *h, const struct mkv_index_op *ops, size_t n)
@@ -234,6 +248,10 @@ static int fake_index_batch(void *h, const struct mkv_index_op *ops, size_t n)
 			return ix->host->fail(MKV_E_INVAL, "fake index: bad op type %d",
 					      (int)ops[i].type);
 	pthread_mutex_lock(&ix->lock);
+	if (ix->failing) {
+		pthread_mutex_unlock(&ix->lock);
+		return ix->host->fail(MKV_E_IO, "fake index: failing");
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i].type == MKV_INDEX_PUT)
 			put_locked(ix, ops[i].key, ops[i].key_len, ops[i].value,
@@ -249,10 +267,17 @@ static int fake_index_cursor_open(void *h, const void *prefix,
 				  size_t prefix_len, const void *start,
 				  size_t start_len, struct mkv_index_cursor **out)
 {
-	struct mkv_index_cursor *c = xmalloc(sizeof *c);
-	bool from_start = start_len &&
-			  key_cmp(start, start_len, prefix, prefix_len) > 0;
+	struct fake_index *ix = h;
+	struct mkv_index_cursor *c;
+	bool failing, from_start = start_len &&
+				   key_cmp(start, start_len, prefix, prefix_len) > 0;
 
+	pthread_mutex_lock(&ix->lock);
+	failing = ix->failing;
+	pthread_mutex_unlock(&ix->lock);
+	if (failing)
+		return ix->host->fail(MKV_E_IO, "fake index: failing");
+	c = xmalloc(sizeof *c);
 	memset(c, 0, sizeof *c);
 	c->ix = h;
 	c->prefix = xmemdup(prefix, prefix_len);
@@ -358,6 +383,15 @@ void fake_index_set(struct mkv_index *ix, const void *key, size_t key_len,
 	fake_index_put(ix->h, key, key_len, value, value_len);
 }
 
+void fake_index_set_failing(struct mkv_index *ix_, bool failing)
+{
+	struct fake_index *ix = ix_->h;
+
+	pthread_mutex_lock(&ix->lock);
+	ix->failing = failing;
+	pthread_mutex_unlock(&ix->lock);
+}
+
 size_t fake_index_count(struct mkv_index *ix_)
 {
 	struct fake_index *ix = ix_->h;
@@ -382,6 +416,7 @@ struct fake_fault {
 	char *replica;
 	bool down;
 	int64_t fail_after; /* negative: puts succeed */
+	unsigned delay_us;  /* put sleeps this long before each pull */
 };
 
 struct fake_volume {
@@ -442,6 +477,7 @@ static struct fake_fault *fault_of(struct fake_volume *v, const char *replica,
 	f->replica = xmemdup(replica, strlen(replica));
 	f->down = false;
 	f->fail_after = -1;
+	f->delay_us = 0;
 	return f;
 }
 
@@ -498,6 +534,7 @@ static int fake_volume_put(void *h, const char *replica, const char *path,
 	struct fake_fault *fault;
 	unsigned char *data = NULL;
 	uint64_t got = 0, limit;
+	unsigned delay_us;
 	size_t cap = 0;
 	bool down;
 
@@ -506,6 +543,7 @@ static int fake_volume_put(void *h, const char *replica, const char *path,
 	fault = fault_of(v, replica, false);
 	down = fault && fault->down;
 	limit = fault && fault->fail_after >= 0 ? (uint64_t)fault->fail_after : UINT64_MAX;
+	delay_us = fault ? fault->delay_us : 0;
 	pthread_mutex_unlock(&v->lock);
 	if (down)
 		return unavailable(v, replica);
@@ -527,6 +565,8 @@ static int fake_volume_put(void *h, const char *replica, const char *path,
 				cap = (size_t)length;
 			data = xrealloc(data, cap);
 		}
+		if (delay_us)
+			usleep(delay_us);
 		n = src(ctx, data + got, want);
 		if (n < 0) {
 			free(data);
@@ -727,6 +767,16 @@ void fake_volume_fail_put(struct mkv_volume *vol, const char *replica,
 
 	pthread_mutex_lock(&v->lock);
 	fault_of(v, replica, true)->fail_after = after < 0 ? -1 : after;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void fake_volume_set_delay(struct mkv_volume *vol, const char *replica,
+			   unsigned usec)
+{
+	struct fake_volume *v = vol->h;
+
+	pthread_mutex_lock(&v->lock);
+	fault_of(v, replica, true)->delay_us = usec;
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -41,6 +41,9 @@ void fake_index_set(struct mkv_index *ix, const void *key, size_t key_len,
 /* How many keys the index holds, whatever their records say. */
 size_t fake_index_count(struct mkv_index *ix);
 
+/* Make every slot fail with MKV_E_IO (true) or work again (false). */
+void fake_index_set_failing(struct mkv_index *ix, bool failing);
+
 /*
  * Mark replica down (put, del, stat, read and list on it fail with
  * MKV_E_UNAVAILABLE at once, without reading the source) or up again.
@@ -53,6 +56,10 @@ void fake_volume_set_down(struct mkv_volume *v, const char *replica, bool down);
  */
 void fake_volume_fail_put(struct mkv_volume *v, const char *replica,
 			  int64_t after);
+
+/* Make put() to replica sleep usec before each pull from its source: a slow disk. */
+void fake_volume_set_delay(struct mkv_volume *v, const char *replica,
+			   unsigned usec);
 
 /* How many files all replicas hold together. */
 size_t fake_volume_count(struct mkv_volume *v);

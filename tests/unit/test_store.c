@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -751,6 +752,118 @@ static void test_concurrent_puts_of_different_keys_all_succeed(void **state)
 	}
 }
 
+static void test_put_of_more_bytes_than_announced_never_records_a_wrong_hash(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	char path[MKV_PATH_MAX], *rec;
+	struct mkv_reply r;
+	struct mkv_put *p;
+
+	/* The body runs past the announced length: the extra bytes go nowhere. */
+	mkv_reply_init(&r);
+	p = mkv_store_put_begin(&w->st, "/over", 5, 4, &r);
+	assert_non_null(p);
+	assert_true(mkv_store_put_write(p, "datamore", 8) < 0);
+	mkv_store_put_end(p, true, &r);
+	rec = record_of(w, "/over");
+	if (r.status == 201) {
+		/* Accepted: then the record must describe what the replicas hold. */
+		char *want = expected_record(w, "/over", "data", 4);
+
+		assert_non_null(rec);
+		assert_string_equal(rec, want);
+		assert_on_every_replica(w, "/over", "data", 4);
+		free(want);
+	} else {
+		assert_not_live(w, "/over");
+		placement(w, "/over", &reps);
+		key_path("/over", path);
+		for (size_t i = 0; i < reps.count; i++)
+			assert_false(fake_volume_exists(&w->vol, reps.items[i], path));
+		mkv_strlist_free(&reps);
+	}
+	free(rec);
+	mkv_reply_free(&r);
+}
+
+static void test_large_value_with_one_slow_replica_arrives_intact(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	size_t len = 3 * MKV_FANOUT_BUFFER + 12345;
+	unsigned char *data = pattern(len, 7);
+
+	/* The slow replica lags a full buffer behind: the ring must not overrun it. */
+	placement(w, "/slow", &reps);
+	fake_volume_set_delay(&w->vol, reps.items[1], 2000);
+	assert_int_equal(put_chunked(w, "/slow", data, len, 100000), 201);
+	assert_on_every_replica(w, "/slow", data, len);
+	mkv_strlist_free(&reps);
+	free(data);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_put_writes_replicas_in_parallel(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	size_t len = 10 * 65536;
+	unsigned char *data = pattern(len, 8);
+	double started, took;
+
+	/* Each replica takes at least 10 x 50 ms; one after another would be 1.5 s. */
+	placement(w, "/parallel", &reps);
+	for (size_t i = 0; i < reps.count; i++)
+		fake_volume_set_delay(&w->vol, reps.items[i], 50000);
+	started = now_seconds();
+	assert_int_equal(put_chunked(w, "/parallel", data, len, 65536), 201);
+	took = now_seconds() - started;
+	if (took > 1.0)
+		fail_msg("PUT to 3 replicas took %.2f s: the replicas were not written at once",
+			 took);
+	assert_on_every_replica(w, "/parallel", data, len);
+	mkv_strlist_free(&reps);
+	free(data);
+}
+
+static void test_put_with_index_failing_answers_500_and_writes_nothing(void **state)
+{
+	struct world *w = *state;
+
+	fake_index_set_failing(&w->ix, true);
+	assert_int_equal(put(w, "/ix", "value"), 500);
+	assert_int_equal(fake_volume_puts(&w->vol), 0);
+	fake_index_set_failing(&w->ix, false);
+	assert_int_equal(fake_index_count(&w->ix), 0);
+	/* The key was not left locked. */
+	assert_int_equal(put(w, "/ix", "value"), 201);
+}
+
+static void test_failed_put_over_unlinked_key_leaves_it_unlinked(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+
+	placement(w, "/re", &reps);
+	assert_int_equal(put(w, "/re", "old"), 201);
+	assert_int_equal(delete_status(w, "/re", true), 204);
+	fake_volume_fail_put(&w->vol, reps.items[0], 1);
+	assert_in_range(put(w, "/re", "new value"), 500, 599);
+	assert_not_live(w, "/re");
+	assert_int_equal(get_status(w, "/re"), 404);
+	assert_lists(w, "/", MKV_LIST_LIVE, NO_KEYS);
+	assert_lists(w, "/", MKV_LIST_UNLINKED, KEYS("/re"));
+	mkv_strlist_free(&reps);
+}
+
 /* ---- GET ------------------------------------------------------------------- */
 
 /* Whether url is "http://" + one of reps + path. */
@@ -1018,6 +1131,17 @@ static void test_get_of_record_without_hash_redirects_without_md5(void **state)
 	free(rec);
 }
 
+static void test_get_with_index_failing_answers_500(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(put(w, "/hello", "world"), 201);
+	fake_index_set_failing(&w->ix, true);
+	assert_int_equal(get_status(w, "/hello"), 500);
+	fake_index_set_failing(&w->ix, false);
+	assert_int_equal(get_status(w, "/hello"), 302);
+}
+
 /* ---- DELETE and UNLINK ----------------------------------------------------- */
 
 static void test_delete_of_live_key_removes_files_and_record(void **state)
@@ -1133,6 +1257,26 @@ static void test_delete_with_replica_down_fails_and_can_be_retried(void **state)
 	assert_int_equal(fake_volume_count(&w->vol), 0);
 	assert_no_record(w, "/dd");
 	mkv_strlist_free(&reps);
+}
+
+static void test_delete_of_record_left_by_crashed_put_succeeds(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	char *rec, *list;
+
+	/* A crash between the first record and the replica writes leaves this behind. */
+	placement(w, "/crashed", &reps);
+	list = joined(&reps);
+	assert_true(asprintf(&rec, "DELETED%s", list) > 0);
+	fake_index_set(&w->ix, "/crashed", 8, rec, strlen(rec));
+	assert_int_equal(get_status(w, "/crashed"), 404);
+	assert_int_equal(delete_status(w, "/crashed", false), 204);
+	assert_no_record(w, "/crashed");
+	assert_int_equal(put(w, "/crashed", "value"), 201);
+	mkv_strlist_free(&reps);
+	free(list);
+	free(rec);
 }
 
 /* ---- listings -------------------------------------------------------------- */
@@ -1265,6 +1409,31 @@ static void test_list_escapes_keys_as_json(void **state)
 			  "/q/tab\there"));
 }
 
+static void test_list_of_key_with_invalid_utf8_answers_like_go(void **state)
+{
+	struct world *w = *state;
+	struct mkv_reply r;
+
+	/* A URL may carry any byte (%FF); Go's JSON encoder writes U+FFFD for it. */
+	assert_int_equal(put(w, "/bin/\xff", "v"), 201);
+	assert_int_equal(put(w, "/bin/ok", "v"), 201);
+	list(w, "/bin/", MKV_LIST_LIVE, NULL, 0, &r);
+	assert_listing(&r, "", KEYS("/bin/\xef\xbf\xbd", "/bin/ok"));
+	mkv_reply_free(&r);
+}
+
+static void test_list_with_index_failing_answers_500(void **state)
+{
+	struct world *w = *state;
+	struct mkv_reply r;
+
+	assert_int_equal(put(w, "/a/1", "v"), 201);
+	fake_index_set_failing(&w->ix, true);
+	list(w, "/a/", MKV_LIST_LIVE, NULL, 0, &r);
+	assert_int_equal(r.status, 500);
+	mkv_reply_free(&r);
+}
+
 int main(void)
 {
 #define T(name, setup) cmocka_unit_test_setup_teardown(name, setup, world_free)
@@ -1288,6 +1457,11 @@ int main(void)
 		T(test_large_value_arrives_intact_on_every_replica, setup_three_replicas_ten_subvolumes),
 		T(test_put_without_md5sum_records_no_hash, setup_no_md5),
 		T(test_concurrent_puts_of_different_keys_all_succeed, setup_default),
+		T(test_put_of_more_bytes_than_announced_never_records_a_wrong_hash, setup_default),
+		T(test_large_value_with_one_slow_replica_arrives_intact, setup_default),
+		T(test_put_writes_replicas_in_parallel, setup_three_replicas_ten_subvolumes),
+		T(test_put_with_index_failing_answers_500_and_writes_nothing, setup_default),
+		T(test_failed_put_over_unlinked_key_leaves_it_unlinked, setup_default),
 		T(test_get_of_live_key_redirects_to_a_replica, setup_default),
 		T(test_get_spreads_reads_over_the_replicas, setup_default),
 		T(test_get_with_one_replica_down_redirects_to_a_live_one, setup_default),
@@ -1300,6 +1474,7 @@ int main(void)
 		T(test_get_of_misplaced_key_reports_unbalanced, setup_default),
 		T(test_get_of_replicas_in_other_order_is_unbalanced, setup_default),
 		T(test_get_of_record_without_hash_redirects_without_md5, setup_default),
+		T(test_get_with_index_failing_answers_500, setup_default),
 		T(test_delete_of_live_key_removes_files_and_record, setup_default),
 		T(test_delete_of_missing_key_is_not_found, setup_default),
 		T(test_unlink_hides_key_but_keeps_files, setup_default),
@@ -1309,6 +1484,7 @@ int main(void)
 		T(test_protect_forbids_delete_of_live_key, setup_protect),
 		T(test_protect_allows_delete_after_unlink, setup_protect),
 		T(test_delete_with_replica_down_fails_and_can_be_retried, setup_default),
+		T(test_delete_of_record_left_by_crashed_put_succeeds, setup_default),
 		T(test_list_answers_exactly_the_go_json, setup_default),
 		T(test_list_of_prefix_without_keys_is_empty, setup_default),
 		T(test_list_is_bytewise_sorted_and_bounded_by_prefix, setup_default),
@@ -1317,6 +1493,8 @@ int main(void)
 		T(test_list_excludes_unlinked_and_unlinked_lists_only_them, setup_default),
 		T(test_list_excludes_records_marked_deleted, setup_default),
 		T(test_list_escapes_keys_as_json, setup_default),
+		T(test_list_of_key_with_invalid_utf8_answers_like_go, setup_default),
+		T(test_list_with_index_failing_answers_500, setup_default),
 	};
 #undef T
 
