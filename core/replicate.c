@@ -183,8 +183,6 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
-	if (f->md5 && len)
-		EVP_DigestUpdate(f->md5, data, len);
 	while (len > 0) {
 		size_t off, n;
 
@@ -206,9 +204,15 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 			n = len;
 		if (n > f->length - f->written)
 			n = f->length - f->written;
-		if (n == 0)
-			return mkv_fail(MKV_E_INVAL, "more bytes than the announced length");
+		if (n == 0) {
+			pthread_mutex_lock(&f->mu);
+			stop_locked(f, MKV_E_INVAL, "the body is longer than its Content-Length");
+			pthread_mutex_unlock(&f->mu);
+			return MKV_E_INVAL;
+		}
 		memcpy(f->ring + off, p, n);
+		if (f->md5)
+			EVP_DigestUpdate(f->md5, p, n);
 		p += n;
 		len -= n;
 

@@ -376,10 +376,58 @@ void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,
 	mkv_keylock_release(s->locks, key, key_len);
 }
 
+/* The length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+		   : s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong three- and four-byte forms, surrogates, and past U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+/*
+ * A key as a JSON string. Keys are bytes; as Go's encoder does, each byte
+ * that does not start valid UTF-8 becomes U+FFFD. NULL when out of memory.
+ */
+static json_t *json_key(const void *key, size_t len)
+{
+	const unsigned char *k = key;
+	unsigned char *clean = malloc(3 * len + 1);
+	size_t o = 0;
+	json_t *s;
+
+	if (!clean)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence(k + i, len - i);
+		if (n) {
+			memcpy(clean + o, k + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(clean + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	s = json_stringn((const char *)clean, o);
+	free(clean);
+	return s;
+}
+
 /* Add a listed key to keys; false when out of memory. */
 static bool list_append(json_t *keys, const void *key, size_t len)
 {
-	json_t *k = json_stringn_nocheck(key, len);
+	json_t *k = json_key(key, len);
 
 	return k && json_array_append_new(keys, k) == 0;
 }
@@ -404,7 +452,7 @@ static int list_walk(struct mkv_store *s, struct mkv_index_cursor *c,
 		if (json_array_size(keys) > MKV_LIST_MAX)
 			return 413;
 		if (limit > 0 && json_array_size(keys) == (size_t)limit) {
-			*next = json_stringn_nocheck(k, klen);
+			*next = json_key(k, klen);
 			return *next ? 200 : 500;
 		}
 		if (!list_append(keys, k, klen))

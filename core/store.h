@@ -99,8 +99,9 @@ int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len);
 /*
  * mkv_store_put_end - finish the PUT and free p. complete is false when the
  * client went away before sending the whole body. Answers 201 when every
- * replica holds the value and the record is live, else 5xx with the record
- * left not live and the partial copies removed.
+ * replica holds the value and the record is live; otherwise the partial
+ * copies are removed, the record is put back as it was, and the answer is
+ * 400 for an incomplete body or 5xx for a failed replica or index.
  */
 void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r);
 

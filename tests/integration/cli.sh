@@ -23,6 +23,7 @@ refused() {
 	N=$((N + 1))
 	db=$WORK/refused$N
 	run_mkv "$@"
+	echo "# stderr: $ERR"
 	check "$name: exit status 2" 2 "$RC"
 	check "$name: one line on stderr" 1 "$(grep -c '' "$WORK/stderr")"
 	check_match "$name: the error names $word" "(^|[^A-Za-z0-9_])$word([^A-Za-z0-9_]|\$)" "${ERR//$WORK/}"
@@ -53,6 +54,7 @@ refused "a missing -config file" nosuch.conf -config "$WORK/nosuch.conf" -port "
 # A backend that does not exist: the error names the plugin file it looked for.
 db=$WORK/noindex
 run_mkv -port "$P" "${COMMON[@]}" -db "$db" -index nosuch server
+echo "# stderr: $ERR"
 check "-index nosuch: a non-zero exit" yes "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo yes || echo "no, $RC")"
 check_match "-index nosuch: the error names the plugin file" nosuch "$ERR"
 check "-index nosuch: nothing is created at -db" absent "$([ -e "$db" ] && echo present || echo absent)"
@@ -106,6 +108,7 @@ bogus = 1
 volumes = $(volumes_flag)
 EOF
 run_mkv -config "$WORK/bad.conf" -plugindir "$MKV_TEST_PLUGINDIR" server
+echo "# stderr: $ERR"
 check "a config file with an unknown key: exit status 2" 2 "$RC"
 check "a config file with an unknown key: one line on stderr" 1 "$(grep -c '' "$WORK/stderr")"
 check_match "a config file with an unknown key: the error names the key" \

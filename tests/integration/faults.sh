@@ -98,6 +98,7 @@ check "volume 2 back: on volume 2" "${VOL_PORT[2]}" "$(location_port)"
 pause_volume 3
 for key in "${KEYS[@]}"; do
 	timed_req GET "$key"
+	echo "# GET $key with volume 3 hung took $ELAPSED ms"
 	check "volume 3 hung: GET $key answers 302" 302 "$STATUS"
 	check_in "volume 3 hung: GET $key redirects to volume 1 or 2" "$(location_port)" \
 		"${VOL_PORT[1]}" "${VOL_PORT[2]}"

