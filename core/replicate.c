@@ -224,7 +224,8 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 	return 0;
 }
 
-int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33])
+int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
+		      bool *written)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
@@ -234,9 +235,11 @@ int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33])
 	if (abort || f->written < f->length)
 		stop_locked(f, MKV_E_ABORTED, "the client sent less than Content-Length");
 	pthread_mutex_unlock(&f->mu);
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		if (f->w[i].started)
 			pthread_join(f->w[i].thread, NULL);
+		written[i] = f->w[i].started && f->w[i].rc == 0;
+	}
 
 	rc = f->stopping ? f->rc : 0;
 	if (rc < 0)

@@ -44,8 +44,11 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len);
  * when fewer than length bytes were written) the writers are stopped first.
  * Returns 0 when every replica was written completely, else the first error,
  * with its message (naming the replica) in mkv_error_message(). The lowercase
- * hex MD5 goes to md5_hex when it was requested and all went well.
+ * hex MD5 goes to md5_hex when it was requested and all went well. written
+ * (one flag per replica) tells which replicas now hold the whole value: a
+ * backend's put leaves nothing new behind when it fails.
  */
-int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33]);
+int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
+		      bool *written);
 
 #endif

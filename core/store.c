@@ -37,6 +37,8 @@ struct mkv_put {
 	char *previous;               /* the record it replaced (an unlinked key), or NULL */
 	size_t previous_len;
 	struct mkv_fanout *fanout;
+	bool locked;                  /* this PUT holds the key's lock */
+	bool *written;                /* per replica: holds the whole value */
 };
 
 void mkv_reply_init(struct mkv_reply *r)
@@ -501,8 +503,10 @@ void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
 
 static void put_free(struct mkv_put *p)
 {
-	mkv_keylock_release(p->s->locks, p->key, p->key_len);
+	if (p->locked)
+		mkv_keylock_release(p->s->locks, p->key, p->key_len);
 	mkv_strlist_free(&p->replicas);
+	free(p->written);
 	free(p->previous);
 	free(p->key);
 	free(p);
@@ -516,7 +520,8 @@ static int put_claim(struct mkv_put *p, struct mkv_reply *r)
 {
 	int rc;
 
-	if (!mkv_keylock_try(p->s->locks, p->key, p->key_len)) {
+	p->locked = mkv_keylock_try(p->s->locks, p->key, p->key_len);
+	if (!p->locked) {
 		reply_error(r, 409, "another write to this key is in progress");
 		return 409;
 	}
@@ -535,6 +540,38 @@ static int put_claim(struct mkv_put *p, struct mkv_reply *r)
 		return 500;
 	}
 	return 0;
+}
+
+/*
+ * Undo a failed PUT: remove the copies it completed, put back the record it
+ * replaced. A replica whose write failed holds nothing new, so a dead volume
+ * does not keep the undo from finishing.
+ */
+static void put_undo(struct mkv_put *p)
+{
+	struct mkv_store *s = p->s;
+	struct mkv_strlist done = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < p->replicas.count && rc == 0; i++)
+		if (p->written[i])
+			rc = mkv_strlist_append(&done, p->replicas.items[i],
+						strlen(p->replicas.items[i]));
+	if (rc == 0)
+		rc = remove_copies(s, p->path, &done);
+	mkv_strlist_free(&done);
+	/* Copies that could not be removed stay named by the deleted record. */
+	if (rc < 0)
+		return;
+	mkv_error_clear();
+	if (p->previous)
+		rc = s->index->ops->put(s->index->h, p->key, p->key_len, p->previous,
+					p->previous_len);
+	else
+		rc = remove_record(s, p->key, p->key_len);
+	if (rc < 0)
+		mkv_log(MKV_LOG_ERROR, "index: undoing a failed PUT: %s",
+			mkv_error_message(rc));
 }
 
 struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
@@ -571,15 +608,22 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 	}
 	rc = mkv_key_replicas(key, key_len, &s->cfg->volumes, s->cfg->replicas,
 			      s->cfg->subvolumes, &p->replicas);
+	if (rc == 0 && !(p->written = calloc(p->replicas.count, sizeof *p->written)))
+		rc = mkv_fail(MKV_E_NOMEM, "out of memory");
 	rec.replicas = p->replicas;
 	/* Recorded as deleted first: a crash from here on leaves no live key. */
 	if (rc == 0)
 		rc = save_record(s, key, key_len, &rec);
-	if (rc == 0)
-		rc = mkv_fanout_start(&p->fanout, s->volume, &p->replicas, p->path,
-				      length, s->cfg->md5sum);
 	if (rc < 0) {
 		reply_error(r, 500, "%s", mkv_error_message(rc));
+		put_free(p);
+		return NULL;
+	}
+	rc = mkv_fanout_start(&p->fanout, s->volume, &p->replicas, p->path, length,
+			      s->cfg->md5sum);
+	if (rc < 0) {
+		reply_error(r, 500, "%s", mkv_error_message(rc));
+		put_undo(p);
 		put_free(p);
 		return NULL;
 	}
@@ -591,32 +635,12 @@ int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len)
 	return mkv_fanout_write(p->fanout, data, len);
 }
 
-/* Undo a failed PUT: remove its copies, put back the record it replaced. */
-static void put_undo(struct mkv_put *p)
-{
-	struct mkv_store *s = p->s;
-	int rc = remove_copies(s, p->path, &p->replicas);
-
-	/* Copies that could not be removed stay named by the deleted record. */
-	if (rc < 0)
-		return;
-	mkv_error_clear();
-	if (p->previous)
-		rc = s->index->ops->put(s->index->h, p->key, p->key_len, p->previous,
-					p->previous_len);
-	else
-		rc = remove_record(s, p->key, p->key_len);
-	if (rc < 0)
-		mkv_log(MKV_LOG_ERROR, "index: undoing a failed PUT: %s",
-			mkv_error_message(rc));
-}
-
 void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 {
 	struct mkv_record rec = { .deleted = false };
 	int rc;
 
-	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash);
+	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash, p->written);
 	if (rc == 0) {
 		rec.replicas = p->replicas;
 		rc = save_record(p->s, p->key, p->key_len, &rec);
