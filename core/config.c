@@ -33,6 +33,7 @@
 #include <mkv/error.h>
 
 #include "config.h"
+#include "host.h"
 
 #ifndef MKV_PLUGINDIR
 #error "MKV_PLUGINDIR must be defined (Makefile.am passes it)"
@@ -72,6 +73,10 @@ const char mkv_config_usage[] =
 	"                      (default nginx)\n"
 	"  -plugindir DIR      where backends are found by name\n"
 	"                      (default " MKV_PLUGINDIR ")\n"
+	"  -workers N          keys rebuild and rebalance work on at once, 1-1024\n"
+	"                      (default 16)\n"
+	"  -rehash             rebuild reads every value to record its MD5\n"
+	"                      (default false, as the Go minikeyvalue)\n"
 	"  -v                  verbose log (default false)\n"
 	"  -h, -help           print this help\n"
 	"\n"
@@ -115,6 +120,8 @@ static const struct setting settings[] = {
 	{ "index", KIND_STRING, FIELD(index), 0, 0, "a backend name or path" },
 	{ "volume", KIND_STRING, FIELD(volume), 0, 0, "a backend name or path" },
 	{ "plugindir", KIND_STRING, FIELD(plugindir), 0, 0, "a directory" },
+	{ "workers", KIND_INT, FIELD(workers), 1, 1024, "a number 1-1024" },
+	{ "rehash", KIND_BOOL, FIELD(rehash), 0, 0, "true or false" },
 	{ "v", KIND_BOOL, FIELD(verbose), 0, 0, "true or false" },
 	{ "config", KIND_CONFIG, FIELD(config_file), 0, 0, "a readable file" },
 };
@@ -189,25 +196,6 @@ static int parse_int(const char *s, int min, int max, int *out)
 		return MKV_E_INVAL;
 	*out = (int)n;
 	return 0;
-}
-
-/* The words Go's strconv.ParseBool accepts. Returns 0 or MKV_E_INVAL. */
-static int parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
-	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
-
-	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return MKV_E_INVAL;
 }
 
 /* The nanoseconds of a unit spelled at s, and its length in *len; 0 if none. */
@@ -358,7 +346,7 @@ static int store(struct mkv_config *cfg, const struct setting *s, const char *va
 	case KIND_INT:
 		return parse_int(value, s->min, s->max, field);
 	case KIND_BOOL:
-		return parse_bool(value, field);
+		return mkv_parse_bool(value, field);
 	case KIND_STRING:
 	case KIND_CONFIG:
 		return value[0] ? set_string(field, value) : MKV_E_INVAL;
@@ -619,6 +607,7 @@ static int set_defaults(struct loader *ld)
 	cfg->subvolumes = 10;
 	cfg->md5sum = true;
 	cfg->voltimeout_ms = 1000;
+	cfg->workers = 16;
 	if (set_string(&cfg->index, "leveldb") < 0 || set_string(&cfg->volume, "nginx") < 0 ||
 	    set_string(&cfg->plugindir, MKV_PLUGINDIR) < 0)
 		return no_memory(ld);

@@ -120,10 +120,37 @@ bad:
 			key, value);
 }
 
+int mkv_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
+	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return MKV_E_INVAL;
+}
+
+int mkv_options_bool(const struct mkv_options *opts, const char *key, bool def,
+		     bool *out)
+{
+	const char *value = mkv_options_get(opts, key);
+
+	*out = def;
+	if (!value || mkv_parse_bool(value, out) == 0)
+		return 0;
+	return mkv_fail(MKV_E_INVAL, "bad value for option %s: '%s' (expected true or false)",
+			key, value);
+}
+
 const struct mkv_host mkv_host = {
 	.abi_version = MKV_ABI_VERSION,
 	.log = mkv_log,
 	.fail = mkv_fail,
 	.option = mkv_options_get,
 	.option_size = mkv_options_size,
+	.option_bool = mkv_options_bool,
 };

@@ -35,6 +35,13 @@ void mkv_error_clear(void);
 /* Look up key in opts: the value, or NULL when absent. */
 const char *mkv_options_get(const struct mkv_options *opts, const char *key);
 
+/* The words Go's strconv.ParseBool takes. Returns 0 with *out set, or MKV_E_INVAL. */
+int mkv_parse_bool(const char *s, bool *out);
+
+/* Parse a boolean option (see struct mkv_host). */
+int mkv_options_bool(const struct mkv_options *opts, const char *key, bool def,
+		     bool *out);
+
 /* Parse "64M"-style sizes (see struct mkv_host). */
 int mkv_options_size(const struct mkv_options *opts, const char *key,
 		     uint64_t def, uint64_t *out);

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "host.h"
 #include "plugin.h"
+#include "rebalance.h"
+#include "rebuild.h"
 #include "server.h"
 #include "store.h"
 
@@ -95,6 +97,28 @@ static int run_server(const struct mkv_config *cfg, struct backends *b)
 	return 0;
 }
 
+/* rebuild or rebalance: 0 when every key made it, 1 otherwise. */
+static int run_maintenance(const struct mkv_config *cfg, struct backends *b)
+{
+	struct mkv_store store;
+	long failed;
+
+	if (mkv_store_init(&store, cfg, &b->index, &b->volume) < 0) {
+		fprintf(stderr, "mkv: out of memory\n");
+		return 1;
+	}
+	if (cfg->command == MKV_CMD_REBUILD)
+		failed = mkv_rebuild(&store);
+	else
+		failed = mkv_rebalance_all(&store);
+	if (failed < 0)
+		fprintf(stderr, "mkv: %s\n", mkv_error_message((int)failed));
+	else if (failed > 0)
+		fprintf(stderr, "mkv: %ld keys failed (see the log above)\n", failed);
+	mkv_store_free(&store);
+	return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct mkv_config cfg = { 0 };
@@ -121,16 +145,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (backends_open(&b, &cfg) == 0) {
-		switch (cfg.command) {
-		case MKV_CMD_SERVER:
-			status = run_server(&cfg, &b);
-			break;
-		default:
-			fprintf(stderr, "mkv: this command is not implemented yet\n");
-			break;
-		}
-	}
+	if (backends_open(&b, &cfg) == 0)
+		status = cfg.command == MKV_CMD_SERVER ? run_server(&cfg, &b)
+							: run_maintenance(&cfg, &b);
 	backends_close(&b);
 	mkv_config_free(&cfg);
 	return status;

@@ -19,6 +19,7 @@
 
 #include "host.h"
 #include "range.h"
+#include "rebalance.h"
 #include "server.h"
 
 /* Bytes microhttpd may buffer per connection; upload chunks are up to half of it. */
@@ -197,7 +198,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-					"GET, HEAD, PUT, DELETE, UNLINK");
+					"GET, HEAD, PUT, DELETE, UNLINK, REBALANCE");
 	ok = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	mkv_reply_free(r);
@@ -265,6 +266,8 @@ static void dispatch(struct mkv_store *store, struct MHD_Connection *conn,
 		begin_put(store, conn, req, r);
 	else if (strcmp(method, "DELETE") == 0 || strcmp(method, "UNLINK") == 0)
 		mkv_store_delete(store, req->key, req->key_len, method[0] == 'U', r);
+	else if (strcmp(method, "REBALANCE") == 0)
+		mkv_store_rebalance(store, req->key, req->key_len, r);
 	else
 		r->status = MHD_HTTP_METHOD_NOT_ALLOWED;
 }

@@ -56,10 +56,7 @@ void mkv_reply_free(struct mkv_reply *r)
 	mkv_reply_init(r);
 }
 
-/* Answer status with a one-line text body saying why. */
-static void reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
+void mkv_reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -120,8 +117,7 @@ static int fetch_raw(struct mkv_store *s, const void *key, size_t len,
 	}
 }
 
-/* The decoded record of key. Returns 0, MKV_E_NOTFOUND, or an error. */
-static int load_record(struct mkv_store *s, const void *key, size_t len,
+int mkv_store_load_record(struct mkv_store *s, const void *key, size_t len,
 		       struct mkv_record *rec)
 {
 	size_t raw_len;
@@ -137,7 +133,7 @@ static int load_record(struct mkv_store *s, const void *key, size_t len,
 	return rc;
 }
 
-static int save_record(struct mkv_store *s, const void *key, size_t len,
+int mkv_store_save_record(struct mkv_store *s, const void *key, size_t len,
 		       const struct mkv_record *rec)
 {
 	size_t raw_len;
@@ -284,12 +280,12 @@ void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
 {
 	struct mkv_record rec = { 0 };
 	char path[MKV_PATH_MAX];
-	int rc = load_record(s, key, key_len, &rec);
+	int rc = mkv_store_load_record(s, key, key_len, &rec);
 
 	if (rc == MKV_E_NOTFOUND || (rc == 0 && rec.deleted)) {
 		reply_missing(s, key, key_len, r);
 	} else if (rc < 0) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 	} else if (mkv_key_path(key, key_len, path) < 0) {
 		r->status = 404;
 	} else {
@@ -315,8 +311,7 @@ static int volume_status(int rc)
 	}
 }
 
-/* Remove path from every replica; 0, or the first failure (absent files are fine). */
-static int remove_copies(struct mkv_store *s, const char *path,
+int mkv_store_remove_copies(struct mkv_store *s, const char *path,
 			 const struct mkv_strlist *replicas)
 {
 	const struct mkv_volume *v = s->volume;
@@ -343,24 +338,24 @@ static void delete_locked(struct mkv_store *s, const void *key, size_t key_len,
 {
 	struct mkv_record rec = { 0 };
 	char path[MKV_PATH_MAX];
-	int rc = load_record(s, key, key_len, &rec);
+	int rc = mkv_store_load_record(s, key, key_len, &rec);
 
 	if (rc == MKV_E_NOTFOUND || (rc == 0 && unlink && rec.deleted)) {
 		r->status = 404;
 	} else if (rc < 0) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 	} else if (!unlink && !rec.deleted && s->cfg->protect) {
-		reply_error(r, 403, "protect is on: UNLINK the key before DELETE");
-	} else if (!rec.deleted && (rec.deleted = true, rc = save_record(s, key, key_len, &rec)) < 0) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		mkv_reply_error(r, 403, "protect is on: UNLINK the key before DELETE");
+	} else if (!rec.deleted && (rec.deleted = true, rc = mkv_store_save_record(s, key, key_len, &rec)) < 0) {
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 	} else if (unlink) {
 		r->status = 204;
 	} else if (mkv_key_path(key, key_len, path) == 0 &&
-		   (rc = remove_copies(s, path, &rec.replicas)) < 0) {
-		reply_error(r, volume_status(rc), "not every replica could be deleted; "
+		   (rc = mkv_store_remove_copies(s, path, &rec.replicas)) < 0) {
+		mkv_reply_error(r, volume_status(rc), "not every replica could be deleted; "
 			    "the key stays unlinked, DELETE it again");
 	} else if ((rc = remove_record(s, key, key_len)) < 0) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 	} else {
 		r->status = 204;
 	}
@@ -371,7 +366,7 @@ void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,
 		      bool unlink, struct mkv_reply *r)
 {
 	if (!mkv_keylock_try(s->locks, key, key_len)) {
-		reply_error(r, 409, "another write to this key is in progress");
+		mkv_reply_error(r, 409, "another write to this key is in progress");
 		return;
 	}
 	delete_locked(s, key, key_len, unlink, r);
@@ -475,7 +470,7 @@ void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
 	mkv_error_clear();
 	rc = ops->cursor_open(s->index->h, prefix, prefix_len, start, start_len, &c);
 	if (rc < 0 || !keys) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc ? rc : MKV_E_NOMEM));
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc ? rc : MKV_E_NOMEM));
 		json_decref(keys);
 		return;
 	}
@@ -489,15 +484,15 @@ void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
 			r->body_len = strlen(r->body);
 			r->content_type = "application/json";
 		} else {
-			reply_error(r, 500, "out of memory for a listing");
+			mkv_reply_error(r, 500, "out of memory for a listing");
 		}
 	} else {
 		json_decref(keys);
 		json_decref(next);
 		if (r->status == 413)
-			reply_error(r, 413, "more than %d keys: page with &limit=N", MKV_LIST_MAX);
+			mkv_reply_error(r, 413, "more than %d keys: page with &limit=N", MKV_LIST_MAX);
 		else
-			reply_error(r, 500, "index: listing failed");
+			mkv_reply_error(r, 500, "index: listing failed");
 	}
 }
 
@@ -522,7 +517,7 @@ static int put_claim(struct mkv_put *p, struct mkv_reply *r)
 
 	p->locked = mkv_keylock_try(p->s->locks, p->key, p->key_len);
 	if (!p->locked) {
-		reply_error(r, 409, "another write to this key is in progress");
+		mkv_reply_error(r, 409, "another write to this key is in progress");
 		return 409;
 	}
 	rc = fetch_raw(p->s, p->key, p->key_len, &p->previous, &p->previous_len);
@@ -530,13 +525,13 @@ static int put_claim(struct mkv_put *p, struct mkv_reply *r)
 		struct mkv_record rec = { 0 };
 		rc = mkv_record_decode(p->previous, p->previous_len, &rec);
 		if (rc == 0 && !rec.deleted)
-			reply_error(r, 403, "the key exists: DELETE it first");
+			mkv_reply_error(r, 403, "the key exists: DELETE it first");
 		mkv_record_free(&rec);
 		if (r->status)
 			return r->status;
 	}
 	if (rc < 0 && rc != MKV_E_NOTFOUND) {
-		reply_error(r, 500, "index: %s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 		return 500;
 	}
 	return 0;
@@ -558,7 +553,7 @@ static void put_undo(struct mkv_put *p)
 			rc = mkv_strlist_append(&done, p->replicas.items[i],
 						strlen(p->replicas.items[i]));
 	if (rc == 0)
-		rc = remove_copies(s, p->path, &done);
+		rc = mkv_store_remove_copies(s, p->path, &done);
 	mkv_strlist_free(&done);
 	/* Copies that could not be removed stay named by the deleted record. */
 	if (rc < 0)
@@ -583,20 +578,20 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 	int rc;
 
 	if (length == 0) {
-		reply_error(r, 411, "a value needs a body with a Content-Length");
+		mkv_reply_error(r, 411, "a value needs a body with a Content-Length");
 		return NULL;
 	}
 	p = calloc(1, sizeof *p);
 	if (!p || !(p->key = malloc(key_len ? key_len : 1))) {
 		free(p);
-		reply_error(r, 500, "out of memory");
+		mkv_reply_error(r, 500, "out of memory");
 		return NULL;
 	}
 	p->s = s;
 	memcpy(p->key, key, key_len);
 	p->key_len = key_len;
 	if (mkv_key_path(key, key_len, p->path) < 0) {
-		reply_error(r, 414, "key too long: its volume file name would exceed %d bytes",
+		mkv_reply_error(r, 414, "key too long: its volume file name would exceed %d bytes",
 			    MKV_NAME_MAX);
 		free(p->key);
 		free(p);
@@ -613,16 +608,16 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 	rec.replicas = p->replicas;
 	/* Recorded as deleted first: a crash from here on leaves no live key. */
 	if (rc == 0)
-		rc = save_record(s, key, key_len, &rec);
+		rc = mkv_store_save_record(s, key, key_len, &rec);
 	if (rc < 0) {
-		reply_error(r, 500, "%s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "%s", mkv_error_message(rc));
 		put_free(p);
 		return NULL;
 	}
 	rc = mkv_fanout_start(&p->fanout, s->volume, &p->replicas, p->path, length,
 			      s->cfg->md5sum);
 	if (rc < 0) {
-		reply_error(r, 500, "%s", mkv_error_message(rc));
+		mkv_reply_error(r, 500, "%s", mkv_error_message(rc));
 		put_undo(p);
 		put_free(p);
 		return NULL;
@@ -643,17 +638,17 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash, p->written);
 	if (rc == 0) {
 		rec.replicas = p->replicas;
-		rc = save_record(p->s, p->key, p->key_len, &rec);
+		rc = mkv_store_save_record(p->s, p->key, p->key_len, &rec);
 		if (rc == 0)
 			r->status = 201;
 		else
-			reply_error(r, 500, "index: %s", mkv_error_message(rc));
+			mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
 	} else if (!complete) {
-		reply_error(r, 400, "the request body ended before Content-Length bytes");
+		mkv_reply_error(r, 400, "the request body ended before Content-Length bytes");
 	} else {
 		mkv_log(MKV_LOG_ERROR, "PUT %.*s: %s", (int)p->key_len, (char *)p->key,
 			mkv_error_message(rc));
-		reply_error(r, volume_status(rc), "write failed: %s", mkv_error_message(rc));
+		mkv_reply_error(r, volume_status(rc), "write failed: %s", mkv_error_message(rc));
 	}
 	if (r->status != 201)
 		put_undo(p);

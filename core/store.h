@@ -16,6 +16,7 @@
 #include "config.h"
 #include "keylock.h"
 #include "plugin.h"
+#include "record.h"
 
 struct mkv_store {
 	const struct mkv_config *cfg; /* borrowed */
@@ -42,6 +43,10 @@ struct mkv_reply {
 void mkv_reply_init(struct mkv_reply *r);
 /* Free what r owns (closing fd) and empty it. */
 void mkv_reply_free(struct mkv_reply *r);
+
+/* Answer status with a one-line text body saying why. */
+void mkv_reply_error(struct mkv_reply *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Returns 0 or MKV_E_NOMEM. index and volume must stay open until mkv_store_free(). */
 int mkv_store_init(struct mkv_store *s, const struct mkv_config *cfg,
@@ -73,6 +78,21 @@ enum mkv_list_kind { MKV_LIST_LIVE, MKV_LIST_UNLINKED };
 void mkv_store_list(struct mkv_store *s, const void *prefix, size_t prefix_len,
 		    enum mkv_list_kind kind, const void *start, size_t start_len,
 		    long limit, struct mkv_reply *r);
+
+/* The decoded record of key. Returns 0, MKV_E_NOTFOUND, or the index's error. */
+int mkv_store_load_record(struct mkv_store *s, const void *key, size_t len,
+			  struct mkv_record *rec);
+
+/* Write rec as the record of key. Returns 0 or the index's error. */
+int mkv_store_save_record(struct mkv_store *s, const void *key, size_t len,
+			  const struct mkv_record *rec);
+
+/*
+ * Remove path from every replica of the list. Returns 0 (absent files are
+ * fine), or the first failure after trying them all (each one logged).
+ */
+int mkv_store_remove_copies(struct mkv_store *s, const char *path,
+			    const struct mkv_strlist *replicas);
 
 /* A PUT in progress: its body streams to every replica at once. */
 struct mkv_put;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install what mkv needs to build, run and test on Debian (bookworm or later).
+# Go and goleveldb serve only the compatibility test with the Go minikeyvalue's index.
 # Runs apt-get as root, or through sudo for an ordinary user.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ packages=(
 	libmicrohttpd-dev libcurl4-openssl-dev libleveldb-dev liblmdb-dev
 	libinih-dev libjansson-dev libssl-dev libcmocka-dev
 	nginx-light curl ca-certificates
+	golang-go golang-github-syndtr-goleveldb-dev
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #ifndef MKV_PLUGIN_H
 #define MKV_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,14 @@ struct mkv_host {
 	 */
 	int (*option_size)(const struct mkv_options *opts, const char *key,
 			   uint64_t def, uint64_t *out);
+
+	/*
+	 * Parse option key as a boolean: the words Go's strconv.ParseBool takes
+	 * (1 t T true TRUE True, 0 f F false FALSE False). Returns 0 and stores
+	 * def when absent, MKV_E_INVAL (with a message naming the key) otherwise.
+	 */
+	int (*option_bool)(const struct mkv_options *opts, const char *key,
+			   bool def, bool *out);
 };
 
 /* The signature of the entry symbol. */

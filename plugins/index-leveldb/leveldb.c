@@ -96,35 +96,6 @@ static int check_known_options(const struct mkv_host *host,
 }
 
 /*
- * Parse the boolean option key into *out (def when absent), accepting the
- * spellings Go's strconv.ParseBool does. Returns 0 or MKV_E_INVAL naming key.
- */
-static int option_bool(const struct mkv_host *host, const struct mkv_options *opts,
-		       const char *key, bool def, bool *out)
-{
-	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True", NULL };
-	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False", NULL };
-	const char *value = host->option(opts, key);
-
-	*out = def;
-	if (!value)
-		return 0;
-	for (size_t i = 0; yes[i]; i++) {
-		if (strcmp(value, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(value, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return host->fail(MKV_E_INVAL,
-			  "leveldb: bad value for option sync: '%s' (expected true or false)",
-			  value);
-}
-
-/*
  * Build the options, cache and read/write options from the [leveldb] section.
  * Returns 0, MKV_E_INVAL for a bad option or MKV_E_NOMEM; on failure whatever
  * was created stays in ix for ldb_close() to free.
@@ -136,7 +107,7 @@ static int configure(struct ldb_index *ix, const struct mkv_options *opts)
 	int rc;
 
 	if ((rc = check_known_options(ix->host, opts)) < 0 ||
-	    (rc = option_bool(ix->host, opts, "sync", false, &sync)) < 0 ||
+	    (rc = ix->host->option_bool(opts, "sync", false, &sync)) < 0 ||
 	    (rc = ix->host->option_size(opts, "cache_size",
 					LEVELDB_CACHE_SIZE_DEFAULT, &cache_size)) < 0 ||
 	    (rc = ix->host->option_size(opts, "write_buffer_size",

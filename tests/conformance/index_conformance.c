@@ -46,6 +46,7 @@ static const struct backend {
 	struct mkv_option bad_option;
 } backends[] = {
 	{ "leveldb", { "cache_size", "16M" }, { "sync", "maybe" } },
+	{ "lmdb", { "map_size", "64M" }, { "map_size", "lots" } },
 };
 
 #define THREADS 8
