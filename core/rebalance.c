@@ -317,7 +317,7 @@ static void *rebalance_worker(void *arg)
 
 	while (next_key(f, &key, &len)) {
 		int rc = mkv_rebalance_key(f->s, key, len, f->progress);
-		if (rc < 0 && rc != MKV_E_NOTFOUND) {
+		if (rc < 0) {
 			mkv_log(MKV_LOG_ERROR, "rebalance %.*s: %s", (int)len, key,
 				mkv_error_message(rc));
 			f->progress->failed++;

@@ -597,6 +597,14 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 		free(p);
 		return NULL;
 	}
+	/* nginx merges "//" and refuses a trailing '/': such a file could not be found again. */
+	if (strstr(p->path + 7, "//") || p->path[strlen(p->path) - 1] == '/') {
+		mkv_reply_error(r, 400, "this key cannot be stored: its volume file name %s "
+				"would contain '//' or end in '/'", p->path + 7);
+		free(p->key);
+		free(p);
+		return NULL;
+	}
 	if (put_claim(p, r)) {
 		put_free(p);
 		return NULL;

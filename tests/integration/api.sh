@@ -54,6 +54,17 @@ check "an empty PUT writes no file" 0 "$(on_volumes /api/empty)"
 check_get "live key" /api/hello /api/hello "$WORK/hello" "$(kv /api/hello)"
 CHECK_METHOD=HEAD check_get "live key" /api/hello /api/hello "$WORK/hello" "$(kv /api/hello)"
 
+# Replicas are tried in random order, so reads spread over all of them: in 30
+# GETs (each a new connection) every replica shows up, barring a 1-in-60000 fluke.
+seen=" "
+for i in $(seq 1 30); do
+	req GET /api/hello
+	case $seen in *" $(location_port) "*) ;; *) seen+="$(location_port) " ;; esac
+done
+check "30 GETs of a key redirect to each of its 3 replicas" \
+	"$(printf '%s\n' "${VOL_PORT[@]}" | sort | tr '\n' ' ')" \
+	"$(printf '%s\n' $seen | sort | tr '\n' ' ')"
+
 check "curl -L of a live key returns the value" 200 \
 	"$(curl "${CURL_OPTS[@]}" -L -o "$WORK/got" -w '%{http_code}' "$MKV_URL/api/hello")"
 check_cmd "curl -L of a live key returns its exact bytes" same_bytes "$WORK/hello" "$WORK/got"

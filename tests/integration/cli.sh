@@ -56,7 +56,7 @@ db=$WORK/noindex
 run_mkv -port "$P" "${COMMON[@]}" -db "$db" -index nosuch server
 echo "# stderr: $ERR"
 check "-index nosuch: a non-zero exit" yes "$([ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && echo yes || echo "no, $RC")"
-check_match "-index nosuch: the error names the plugin file" nosuch "$ERR"
+check_match "-index nosuch: the error names the plugin file" 'nosuch\.so' "$ERR"
 check "-index nosuch: nothing is created at -db" absent "$([ -e "$db" ] && echo present || echo absent)"
 
 # ---- configuration files -------------------------------------------------------------

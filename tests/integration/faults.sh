@@ -96,7 +96,7 @@ check "volume 2 back: on volume 2" "${VOL_PORT[2]}" "$(location_port)"
 # ---- a hung volume: it accepts connections and never answers -----------------------
 
 pause_volume 3
-for key in "${KEYS[@]}"; do
+for key in "${KEYS[@]}" "${KEYS[@]}"; do
 	timed_req GET "$key"
 	echo "# GET $key with volume 3 hung took $ELAPSED ms"
 	check "volume 3 hung: GET $key answers 302" 302 "$STATUS"

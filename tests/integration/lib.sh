@@ -134,7 +134,7 @@ finish() {
 proc_alive() {
 	local stat
 	if [ -r "/proc/$1/stat" ]; then
-		read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+		read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 		stat=${stat##*) }
 		[ "${stat%% *}" != Z ]
 	else
@@ -142,10 +142,25 @@ proc_alive() {
 	fi
 }
 
+# children PID: the pids of PID's children (from /proc, so no procps needed).
+children() {
+	local f line fields
+	if [ ! -d /proc/self ]; then
+		pgrep -P "$1" 2>/dev/null
+		return 0
+	fi
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		read -ra fields <<<"${line##*) }"
+		[ "${fields[1]:-}" = "$1" ] && echo "${line%% *}"
+	done
+	return 0
+}
+
 # descendants PID: the pids of PID's children, grandchildren, ...
 descendants() {
 	local child
-	for child in $(pgrep -P "$1" 2>/dev/null); do
+	for child in $(children "$1"); do
 		echo "$child"
 		descendants "$child"
 	done
@@ -615,6 +630,10 @@ for f in "$MKV" "$MKV_VOLUME"; do
 		exit 99
 	}
 done
+command -v curl >/dev/null 2>&1 || {
+	echo "curl is not installed: skipping"
+	exit 77
+}
 nginx_bin=$(sed -n "s/^NGINX='\(.*\)'$/\1/p" "$MKV_VOLUME")
 if ! command -v "${nginx_bin:-nginx}" >/dev/null 2>&1; then
 	echo "nginx (${nginx_bin:-nginx}) is not installed: skipping"
