@@ -29,6 +29,7 @@
 struct copy {
 	const char *replica; /* borrowed from the record or the placement */
 	uint64_t size;
+	bool checked;        /* stat'ed: present and size are known */
 	bool present;
 	bool wanted;         /* part of the placement */
 };
@@ -51,32 +52,43 @@ static bool same_list(const struct mkv_strlist *a, const struct mkv_strlist *b)
 	return true;
 }
 
+/* Whether c holds the value (stat'ing it the first time). Fails when its volume does not answer. */
+static int check_copy(struct mkv_store *s, const char *path, struct copy *c)
+{
+	const struct mkv_volume *v = s->volume;
+	int rc;
+
+	if (c->checked)
+		return 0;
+	mkv_error_clear();
+	rc = v->ops->stat(v->h, c->replica, path, &c->size);
+	if (rc < 0 && rc != MKV_E_NOTFOUND)
+		return mkv_fail(rc, "replica %s: %s", c->replica, mkv_error_message(rc));
+	c->checked = true;
+	c->present = rc == 0;
+	return 0;
+}
+
 /*
- * Fill copies with the union of the recorded replicas and the placement,
- * stat'ing each. Returns the number, or a negative code when a volume does
- * not answer (then nothing can be decided safely).
+ * Fill copies with the placement (stat'ed: each must be known to hold the
+ * value) followed by the recorded replicas outside it (stat'ed only when a
+ * source is needed, and removed in the end whether present or not).
+ * Returns the number of copies, or a negative code when a placement
+ * volume does not answer: then nothing can be decided safely.
  */
 static int survey(struct mkv_store *s, const char *path, const struct mkv_strlist *recorded,
 		  const struct mkv_strlist *want, struct copy *copies)
 {
-	const struct mkv_volume *v = s->volume;
-	int n = 0;
+	int n = 0, rc = 0;
 
-	for (size_t i = 0; i < recorded->count + want->count; i++) {
-		const char *r = i < recorded->count ? recorded->items[i]
-						    : want->items[i - recorded->count];
-		int rc;
-
-		if (i >= recorded->count && in_list(recorded, r))
-			continue;
-		copies[n] = (struct copy){ .replica = r, .wanted = in_list(want, r) };
-		mkv_error_clear();
-		rc = v->ops->stat(v->h, r, path, &copies[n].size);
-		if (rc < 0 && rc != MKV_E_NOTFOUND)
-			return mkv_fail(rc, "replica %s: %s", r, mkv_error_message(rc));
-		copies[n++].present = rc == 0;
+	for (size_t i = 0; i < want->count && rc == 0; i++) {
+		copies[n] = (struct copy){ .replica = want->items[i], .wanted = true };
+		rc = check_copy(s, path, &copies[n++]);
 	}
-	return n;
+	for (size_t i = 0; i < recorded->count; i++)
+		if (!in_list(want, recorded->items[i]))
+			copies[n++] = (struct copy){ .replica = recorded->items[i] };
+	return rc < 0 ? rc : n;
 }
 
 static int sink_to_fanout(void *ctx, const void *data, size_t len)
@@ -122,17 +134,29 @@ static int copy_value(struct mkv_store *s, const char *path, const struct copy *
 	return rc;
 }
 
+/* The first copy that holds the value, placement first, or NULL (or a failure in *rc). */
+static struct copy *find_source(struct mkv_store *s, const char *path, struct copy *copies,
+				int n, int *rc)
+{
+	for (int i = 0; i < n && *rc == 0; i++) {
+		*rc = check_copy(s, path, &copies[i]);
+		if (*rc == 0 && copies[i].present)
+			return &copies[i];
+	}
+	return NULL;
+}
+
 /* Copy the value to the wanted replicas that lack it, from the first present copy that is intact. */
 static int fill_placement(struct mkv_store *s, const char *path, struct copy *copies, int n,
 			  const char *md5, struct mkv_progress *p)
 {
 	struct mkv_strlist missing = { 0 };
-	const struct copy *src = NULL;
+	const struct copy *src;
 	int rc = 0;
 
-	for (int i = 0; i < n; i++)
-		if (copies[i].present && !src)
-			src = &copies[i];
+	src = find_source(s, path, copies, n, &rc);
+	if (rc < 0)
+		return rc;
 	if (!src)
 		return mkv_fail(MKV_E_NOTFOUND, "no volume holds a copy (record kept)");
 	/* A wanted copy of another size is stale: it is written again. */
@@ -142,7 +166,8 @@ static int fill_placement(struct mkv_store *s, const char *path, struct copy *co
 	if (rc == 0 && missing.count) {
 		rc = MKV_E_NOTFOUND;
 		for (int i = 0; i < n && rc < 0; i++) {
-			if (!copies[i].present || copies[i].size != src->size)
+			if (check_copy(s, path, &copies[i]) < 0 || !copies[i].present ||
+			    copies[i].size != src->size)
 				continue;
 			rc = copy_value(s, path, &copies[i], &missing, md5);
 			if (rc < 0)
@@ -164,7 +189,7 @@ static int drop_extras(struct mkv_store *s, const char *path, const struct copy 
 	int rc = 0;
 
 	for (int i = 0; i < n && rc == 0; i++)
-		if (copies[i].present && !copies[i].wanted)
+		if (!copies[i].wanted)
 			rc = mkv_strlist_append(&extra, copies[i].replica, strlen(copies[i].replica));
 	if (rc == 0)
 		rc = mkv_store_remove_copies(s, path, &extra);

@@ -13,6 +13,7 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,14 +227,25 @@ static void reply_missing(struct mkv_store *s, const void *key, size_t len,
 	r->status = 404;
 }
 
-/* A thread-local random number for the order replicas are tried in. */
+/*
+ * A random number for the order replicas are tried in: a splitmix64 sequence
+ * shared by every thread (connections come and go with their threads, so a
+ * per-thread seed would repeat itself).
+ */
 static unsigned next_random(void)
 {
-	static _Thread_local unsigned seed;
+	static _Atomic uint64_t state;
+	uint64_t z;
 
-	if (!seed)
-		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-	return (unsigned)rand_r(&seed);
+	if (state == 0) { /* seeded once; a race only seeds it twice */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec;
+	}
+	z = atomic_fetch_add(&state, 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (unsigned)(z ^ (z >> 31));
 }
 
 /* Point r at the first replica (in random order) that has the value. */

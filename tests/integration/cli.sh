@@ -65,22 +65,24 @@ start_volume 1
 start_volume 2
 start_volume 3
 VOLS=("127.0.0.1:${VOL_PORT[1]}" "127.0.0.1:${VOL_PORT[2]}" "127.0.0.1:${VOL_PORT[3]}")
-free_port
-CFG_PORT=$FREE_PORT
-cat >"$WORK/mkv.conf" <<EOF
+
+# write_config PORT: the configuration file of a master on PORT.
+# shellcheck disable=SC2317 # called through LAUNCH_HOOK
+write_config() {
+	cat >"$WORK/mkv.conf" <<EOF
 ; a master configured by its file alone
-port = $CFG_PORT
+port = $1
 db = $WORK/cfgdb
 volumes = $(volumes_flag)
 index = $MKV_TEST_PLUGINDIR/leveldb.so
 volume = $MKV_TEST_PLUGINDIR/nginx.so
 EOF
+}
 
-launch_mkv "$CFG_PORT" -config "$WORK/mkv.conf" server ||
-	died "$LAUNCH_LOG" "mkv -config FILE server"
-check "mkv -config FILE server listens on the file's port" yes \
-	"$(port_busy "$CFG_PORT" && echo yes || echo no)"
-MKV_URL=http://127.0.0.1:$CFG_PORT
+# launch_free waits for an answer on the port the file names: a master that
+# ignored the file would stop the test there.
+LAUNCH_HOOK=write_config launch_free "mkv -config FILE server" -config "$WORK/mkv.conf" server
+CFG_PORT=$MKV_PORT
 printf 'configured' >"$WORK/value"
 req PUT /cfg/key --data-binary @"$WORK/value"
 check "-config FILE: PUT answers 201" 201 "$STATUS"
@@ -89,13 +91,9 @@ check_get "-config FILE (default replicas 3, subvolumes 10)" /cfg/key /cfg/key "
 check "-config FILE: the index is at the file's db" yes "$([ -d "$WORK/cfgdb" ] && echo yes || echo no)"
 stop_mkv
 
-free_port
-FLAG_PORT=$FREE_PORT
-launch_mkv "$FLAG_PORT" -config "$WORK/mkv.conf" -port "$FLAG_PORT" server ||
-	died "$LAUNCH_LOG" "mkv -config FILE -port P server"
+launch_free "mkv -config FILE -port P server" -config "$WORK/mkv.conf" -port @PORT@ server
 check "-port beats the file's port: nothing on the file's port" no \
 	"$(port_busy "$CFG_PORT" && echo yes || echo no)"
-MKV_URL=http://127.0.0.1:$FLAG_PORT
 check_get "-port beats the file's port: the same index" /cfg/key /cfg/key "$WORK/value" \
 	"$(key_volumes /cfg/key 3 10 "${VOLS[@]}")"
 stop_mkv
@@ -120,12 +118,8 @@ check "a config file with an unknown key: nothing is created at its db" absent \
 
 # ---- flag spellings ------------------------------------------------------------------
 
-free_port
-FORM_PORT=$FREE_PORT
-launch_mkv "$FORM_PORT" --port "$FORM_PORT" -volumes="$(volumes_flag)" --db "$WORK/formdb" \
-	-plugindir="$MKV_TEST_PLUGINDIR" -replicas=2 --subvolumes 1 server ||
-	died "$LAUNCH_LOG" "mkv with --flag value and -flag=value"
-MKV_URL=http://127.0.0.1:$FORM_PORT
+launch_free "mkv with --flag value and -flag=value" --port @PORT@ -volumes="$(volumes_flag)" \
+	--db "$WORK/formdb" -plugindir="$MKV_TEST_PLUGINDIR" -replicas=2 --subvolumes 1 server
 req PUT /forms/key --data-binary @"$WORK/value"
 check "--flag value and -flag=value: PUT answers 201" 201 "$STATUS"
 check_get "--flag value and -flag=value (-replicas=2, --subvolumes 1)" /forms/key /forms/key \

@@ -53,8 +53,8 @@ check "-replicas 1: $lone is on volume 2" "${VOL_PORT[2]}" "$(location_port)"
 
 stop_volume 2
 for key in "${KEYS[@]}"; do
-	ports= slow=0 bytes=ok
-	for round in 1 2 3; do
+	ports='' slow=0 bytes=ok
+	for _ in 1 2 3; do
 		timed_req GET "$key"
 		ports+="$STATUS:$(location_port) "
 		[ "$ELAPSED" -lt "$LIMIT_MS" ] || slow=$ELAPSED

@@ -59,12 +59,11 @@ check "PUT /a%2Bb over /a+b answers 403" 403 "$STATUS"
 # Keys up to 252 base64 characters fit a volume file name; longer ones do not.
 long=/long/$(printf '0123456789abcdefghijklmnopqrstuvwxyz%.0s' 1 2 3 4 5 6)
 long=${long:0:189}
-check "the long key is 189 bytes" 189 "${#long}"
-check "the long key's base64 is 252 characters" 252 "$(printf '%s' "$long" | base64 -w0 | wc -c)"
+[ "$(printf '%s' "$long" | base64 -w0 | wc -c)" = 252 ] || bail "test bug: the long key's base64 is not 252 bytes"
 round_trip "a 189-byte key" "$long" "$long"
 
 too_long=${long}xyz
-check "the too long key is 192 bytes" 192 "${#too_long}"
+[ "$(printf '%s' "$too_long" | base64 -w0 | wc -c)" = 256 ] || bail "test bug: the too long key's base64 is not 256 bytes"
 before=$(volume_files)
 printf 'too long' >"$WORK/value"
 req PUT "$too_long" --data-binary @"$WORK/value"

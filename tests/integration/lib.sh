@@ -23,6 +23,8 @@
 #                               MKV_PORT, MKV_URL, MKV_PID, MKV_DB, MKV_ARGS
 #   launch_mkv PORT ARGS...     start `mkv ARGS...` exactly as given and wait
 #                               until it answers on PORT; sets MKV_PID
+#   launch_free WHAT ARGS...    the same on a free port that replaces @PORT@ in
+#                               ARGS; sets MKV_PORT, MKV_URL, MKV_PID, MKV_ARGS
 #   stop_mkv [PID]              stop a master (default: the last started)
 #   restart_mkv                 stop the last master, start it again with the
 #                               same arguments (same port, same -db)
@@ -35,9 +37,14 @@
 #   hdr NAME [FILE]             a header of the last response (case-insensitive,
 #                               \r stripped), or "<absent>"
 #   location_port               the port of the last response's Location
+#   fetch URL FILE              GET URL into FILE (no redirects); prints the status
+#   check_get NAME URLPATH KEY FILE KEYVOLUMES   the checks of a live key's GET:
+#                               302 to a replica, its headers, the bytes of FILE
 #
 # Keys (a key is the decoded URL path, leading / included):
 #   key_path KEY                /xx/yy/<base64 of KEY>: its path on a volume
+#   md5_hex < FILE              the MD5 of stdin in hex
+#   urlencode KEY               KEY percent-encoded for a URL path
 #   key_volumes KEY N SUBVOLS VOLUME...   the N replicas rendezvous hashing
 #                               picks, comma-joined (what Key-Volumes shows)
 #   volume_files                the number of value files on every volume
@@ -45,9 +52,14 @@
 #
 # Assertions:
 #   check NAME EXPECTED ACTUAL  ok when equal
-#   check_match NAME REGEX ACTUAL, check_in NAME ACTUAL CHOICE..., check_cmd NAME CMD...
+#   check_match NAME REGEX ACTUAL   ok when ACTUAL matches the ERE
+#   check_in NAME ACTUAL CHOICE...  ok when ACTUAL is one of the choices
+#   check_cmd NAME CMD...       ok when CMD succeeds (same_bytes A B compares files)
 #   finish                      print "N passed, N failed", exit 1 if any failed
 #   bail REASON                 count a failure and stop the test now
+# Each prints "ok - NAME" or "not ok - NAME (expected X, got Y)". Never call
+# bail, or what may bail (free_port, start_*), inside $(...): it would only
+# leave the subshell.
 
 set -u
 set -o pipefail
@@ -67,7 +79,8 @@ FINISHED=false
 ALL_PIDS=()
 USED_PORTS=" "
 declare -a VOL_PORT VOL_DIR VOL_PID
-MKV_PORT= MKV_URL= MKV_PID= MKV_DB= MKV_ARGS=()
+# shellcheck disable=SC2034 # for the tests
+MKV_PORT='' MKV_URL='' MKV_PID='' MKV_DB='' MKV_ARGS=()
 MKV_COUNT=0
 STATUS=
 
@@ -170,8 +183,8 @@ descendants() {
 stop_pid() {
 	local pid=$1 tree i
 	[ -n "$pid" ] || return 0
-	tree=$(descendants "$pid")
-	kill -CONT "$pid" $tree 2>/dev/null
+	mapfile -t tree < <(descendants "$pid")
+	kill -CONT "$pid" "${tree[@]}" 2>/dev/null
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
 		proc_alive "$pid" || break
@@ -181,7 +194,7 @@ stop_pid() {
 		echo "# pid $pid ignored SIGTERM for 10 s: killing it" >&2
 		kill -KILL "$pid" 2>/dev/null
 	fi
-	for i in $tree; do
+	for i in "${tree[@]}"; do
 		proc_alive "$i" && kill -KILL "$i" 2>/dev/null
 	done
 	wait "$pid" 2>/dev/null
@@ -213,12 +226,22 @@ port_busy() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# free_port: set FREE_PORT to a port in 20000-60000 that nobody listens on and
-# this test has not used yet.
+# The kernel's ephemeral ports (the local ports of outgoing connections, busy
+# all the time during a test) are avoided: a server cannot bind one of them
+# while some client connection uses it.
+EPHEMERAL_LOW=0 EPHEMERAL_HIGH=0
+read -r EPHEMERAL_LOW EPHEMERAL_HIGH </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+if [ $((EPHEMERAL_LOW - 20000)) -lt 2000 ] && [ $((60000 - EPHEMERAL_HIGH)) -lt 2000 ]; then
+	EPHEMERAL_LOW=0 EPHEMERAL_HIGH=0 # too little left outside it: ignore it
+fi
+
+# free_port: set FREE_PORT to a port in 20000-60000, outside the ephemeral range,
+# that nobody listens on and this test has not used yet.
 free_port() {
 	local port i
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 1000; i++)); do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		[ "$port" -ge "$EPHEMERAL_LOW" ] && [ "$port" -le "$EPHEMERAL_HIGH" ] && continue
 		case $USED_PORTS in *" $port "*) continue ;; esac
 		if ! port_busy "$port"; then
 			USED_PORTS+="$port "
@@ -312,13 +335,15 @@ restart_volume() {
 # pause_volume I: stop every nginx process of volume I; its port still accepts
 # connections (the kernel queues them) but nothing answers: a hung server.
 pause_volume() {
-	local pid=${VOL_PID[$1]}
-	kill -STOP $(descendants "$pid") "$pid"
+	local pid=${VOL_PID[$1]} tree
+	mapfile -t tree < <(descendants "$pid")
+	kill -STOP "${tree[@]}" "$pid"
 }
 
 resume_volume() {
-	local pid=${VOL_PID[$1]}
-	kill -CONT "$pid" $(descendants "$pid")
+	local pid=${VOL_PID[$1]} tree
+	mapfile -t tree < <(descendants "$pid")
+	kill -CONT "$pid" "${tree[@]}"
 }
 
 # volumes_flag: the -volumes value listing every volume started so far, in order.
@@ -356,25 +381,41 @@ launch_mkv() {
 	MKV_PID=$SPAWNED
 }
 
+# launch_free WHAT ARGS...: launch_mkv on a free port, ARGS with every @PORT@
+# replaced by it; retried on another port when that one was taken meanwhile.
+# LAUNCH_HOOK, when set, names a function called with the port first (to write
+# a config file, say). Sets MKV_PORT, MKV_URL, MKV_PID, MKV_ARGS, MKV_DB.
+launch_free() {
+	local what=$1 attempt port args a
+	shift
+	for ((attempt = 0; attempt < 5; attempt++)); do
+		free_port
+		port=$FREE_PORT
+		args=()
+		for a in "$@"; do
+			args+=("${a//@PORT@/$port}")
+		done
+		[ -z "${LAUNCH_HOOK:-}" ] || "$LAUNCH_HOOK" "$port"
+		if launch_mkv "$port" "${args[@]}"; then
+			MKV_PORT=$port
+			MKV_URL=http://127.0.0.1:$port
+			MKV_ARGS=("${args[@]}")
+			# shellcheck disable=SC2034 # for the tests
+			MKV_DB=$(db_of "${args[@]}")
+			return 0
+		fi
+		lost_port "$LAUNCH_LOG" "$LAUNCH_MARK" "$port" || died "$LAUNCH_LOG" "$what"
+	done
+	bail "$what: could not get a port"
+}
+
 start_mkv() {
-	local args=("$@") port attempt
+	local args=("$@")
 	MKV_COUNT=$((MKV_COUNT + 1))
 	has_flag volumes "$@" || args+=(-volumes "$(volumes_flag)")
 	has_flag db "$@" || args+=(-db "$WORK/db$MKV_COUNT")
 	has_flag plugindir "$@" || args+=(-plugindir "$MKV_TEST_PLUGINDIR")
-	for ((attempt = 0; attempt < 5; attempt++)); do
-		free_port
-		port=$FREE_PORT
-		if launch_mkv "$port" -port "$port" "${args[@]}" server; then
-			MKV_PORT=$port
-			MKV_URL=http://127.0.0.1:$port
-			MKV_ARGS=(-port "$port" "${args[@]}" server)
-			MKV_DB=$(db_of "${MKV_ARGS[@]}")
-			return 0
-		fi
-		lost_port "$LAUNCH_LOG" "$LAUNCH_MARK" "$port" || died "$LAUNCH_LOG" mkv
-	done
-	bail "mkv: could not get a port"
+	launch_free mkv -port @PORT@ "${args[@]}" server
 }
 
 # db_of ARGS...: the -db value among ARGS.
@@ -495,7 +536,7 @@ key_path() {
 }
 
 key_volumes() {
-	local key=$1 n=$2 sv=$3 taken=0 out= score vol
+	local key=$1 n=$2 sv=$3 taken=0 out='' score vol
 	shift 3
 	while read -r score _ vol; do
 		[ "$taken" -lt "$n" ] || break
@@ -537,16 +578,19 @@ volume_files() {
 
 # utf8 CODEPOINT: the UTF-8 bytes of a code point.
 utf8() {
-	local c=$1
+	local c=$1 bytes
 	if ((c < 0x80)); then
-		printf "\\x$(printf %02x "$c")"
+		bytes=$(printf '\\x%02x' "$c")
 	elif ((c < 0x800)); then
-		printf "\\x$(printf %02x $((0xC0 | c >> 6)))\\x$(printf %02x $((0x80 | (c & 0x3F))))"
+		bytes=$(printf '\\x%02x\\x%02x' $((0xC0 | c >> 6)) $((0x80 | (c & 0x3F))))
 	elif ((c < 0x10000)); then
-		printf "\\x$(printf %02x $((0xE0 | c >> 12)))\\x$(printf %02x $((0x80 | (c >> 6 & 0x3F))))\\x$(printf %02x $((0x80 | (c & 0x3F))))"
+		bytes=$(printf '\\x%02x\\x%02x\\x%02x' $((0xE0 | c >> 12)) $((0x80 | (c >> 6 & 0x3F))) \
+			$((0x80 | (c & 0x3F))))
 	else
-		printf "\\x$(printf %02x $((0xF0 | c >> 18)))\\x$(printf %02x $((0x80 | (c >> 12 & 0x3F))))\\x$(printf %02x $((0x80 | (c >> 6 & 0x3F))))\\x$(printf %02x $((0x80 | (c & 0x3F))))"
+		bytes=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((0xF0 | c >> 18)) $((0x80 | (c >> 12 & 0x3F))) \
+			$((0x80 | (c >> 6 & 0x3F))) $((0x80 | (c & 0x3F))))
 	fi
+	printf '%b' "$bytes"
 }
 
 # json_string JSON POS: decode the JSON string whose opening quote is at POS;
@@ -561,7 +605,7 @@ json_string() {
 			JPOS=$((i + 1))
 			return 0
 			;;
-		'\')
+		\\)
 			c=${s:i+1:1}
 			i=$((i + 2))
 			case $c in
