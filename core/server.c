@@ -21,6 +21,7 @@
 #include "range.h"
 #include "rebalance.h"
 #include "server.h"
+#include "url.h"
 
 /* Bytes microhttpd may buffer per connection; upload chunks are up to half of it. */
 #define CONNECTION_MEMORY (256 * 1024)
@@ -40,56 +41,6 @@ struct request {
 	bool put_failed;     /* its replicas failed: the rest of the body is dropped */
 };
 
-/* The query of a GET: the first argument names the operation. */
-struct query {
-	int count;
-	char *operation;
-	char *start;
-	size_t start_len;
-	char *limit;
-	bool bad; /* a malformed escape */
-};
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decode s into a malloc'd buffer (NUL-terminated, length in *len);
- * with plus_is_space, '+' becomes ' ' as in query strings. NULL when an
- * escape is malformed or memory runs out.
- */
-static char *percent_decode(const char *s, bool plus_is_space, size_t *len)
-{
-	char *out = malloc(strlen(s) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		if (*s == '%') {
-			int hi = hex_value(s[1]), lo = hi < 0 ? -1 : hex_value(s[2]);
-			if (lo < 0) {
-				free(out);
-				return NULL;
-			}
-			*o++ = (char)(hi << 4 | lo);
-			s += 2;
-		} else {
-			*o++ = plus_is_space && *s == '+' ? ' ' : *s;
-		}
-	}
-	*o = '\0';
-	*len = (size_t)(o - out);
-	return out;
-}
-
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
@@ -100,35 +51,9 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 static enum MHD_Result collect_argument(void *cls, enum MHD_ValueKind kind,
 					const char *key, const char *value)
 {
-	struct query *q = cls;
-	size_t len;
-	char *decoded;
-
 	(void)kind;
-	if (q->count++ == 0 && !(q->operation = percent_decode(key, true, &len)))
-		q->bad = true;
-	if (!value || (strcmp(key, "start") != 0 && strcmp(key, "limit") != 0))
-		return MHD_YES;
-	decoded = percent_decode(value, true, &len);
-	if (!decoded) {
-		q->bad = true;
-	} else if (strcmp(key, "start") == 0 && !q->start) {
-		q->start = decoded;
-		q->start_len = len;
-		return MHD_YES;
-	} else if (strcmp(key, "limit") == 0 && !q->limit) {
-		q->limit = decoded;
-		return MHD_YES;
-	}
-	free(decoded);
+	mkv_query_add(cls, key, value);
 	return MHD_YES;
-}
-
-static void query_free(struct query *q)
-{
-	free(q->operation);
-	free(q->start);
-	free(q->limit);
 }
 
 /*
@@ -209,24 +134,21 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
 static void serve_query(struct mkv_store *store, struct MHD_Connection *conn,
 			struct request *req, struct mkv_reply *r)
 {
-	struct query q = { 0 };
-	char *end;
-	long limit = 0;
+	struct mkv_query q = { 0 };
+	long limit;
 
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_argument, &q);
-	if (q.bad) {
+	if (q.bad)
 		r->status = MHD_HTTP_BAD_REQUEST;
-	} else if (strcmp(q.operation, "list") != 0 && strcmp(q.operation, "unlinked") != 0) {
+	else if (strcmp(q.operation, "list") != 0 && strcmp(q.operation, "unlinked") != 0)
 		r->status = MHD_HTTP_FORBIDDEN;
-	} else if (q.limit && (errno = 0, limit = strtol(q.limit, &end, 10),
-			       errno || end == q.limit || *end)) {
-		r->status = MHD_HTTP_BAD_REQUEST;
-	} else {
+	else if (mkv_query_limit(&q, &limit) < 0)
+		mkv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad limit '%s'", q.limit);
+	else
 		mkv_store_list(store, req->key, req->key_len,
 			       q.operation[0] == 'l' ? MKV_LIST_LIVE : MKV_LIST_UNLINKED,
 			       q.start, q.start ? q.start_len : 0, limit, r);
-	}
-	query_free(&q);
+	mkv_query_free(&q);
 }
 
 /* Start a PUT: check the length and claim the key. Leaves r->status 0 to read the body. */
@@ -256,7 +178,7 @@ static void dispatch(struct mkv_store *store, struct MHD_Connection *conn,
 {
 	bool has_query = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
 
-	if (url[0] != '/' || !(req->key = percent_decode(url, false, &req->key_len)))
+	if (url[0] != '/' || !(req->key = mkv_url_decode(url, false, &req->key_len)))
 		r->status = MHD_HTTP_BAD_REQUEST;
 	else if (strcmp(method, "GET") == 0 && has_query)
 		serve_query(store, conn, req, r);
