@@ -73,6 +73,10 @@ const char mkv_config_usage[] =
 	"                      (default nginx)\n"
 	"  -plugindir DIR      where backends are found by name\n"
 	"                      (default " MKV_PLUGINDIR ")\n"
+	"  -strict             a PUT fails when a replica of its placement is down,\n"
+	"                      as in the Go minikeyvalue (default false: the copy\n"
+	"                      goes to the next live volume, to be moved home by\n"
+	"                      rebalance)\n"
 	"  -workers N          keys rebuild and rebalance work on at once, 1-1024\n"
 	"                      (default 16)\n"
 	"  -rehash             rebuild reads every value to record its MD5\n"
@@ -120,6 +124,7 @@ static const struct setting settings[] = {
 	{ "index", KIND_STRING, FIELD(index), 0, 0, "a backend name or path" },
 	{ "volume", KIND_STRING, FIELD(volume), 0, 0, "a backend name or path" },
 	{ "plugindir", KIND_STRING, FIELD(plugindir), 0, 0, "a directory" },
+	{ "strict", KIND_BOOL, FIELD(strict), 0, 0, "true or false" },
 	{ "workers", KIND_INT, FIELD(workers), 1, 1024, "a number 1-1024" },
 	{ "rehash", KIND_BOOL, FIELD(rehash), 0, 0, "true or false" },
 	{ "v", KIND_BOOL, FIELD(verbose), 0, 0, "true or false" },

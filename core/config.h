@@ -47,6 +47,7 @@ struct mkv_config {
 	char *index;                  /* index backend name or path, "leveldb" */
 	char *volume;                 /* volume backend name or path, "nginx" */
 	char *plugindir;              /* where backends are found by name */
+	bool strict;                  /* strict, false: no spare replica for a dead one */
 	int workers;                  /* workers, 16: parallel keys in rebuild and rebalance */
 	bool rehash;                  /* rehash, false: rebuild computes each value's MD5 */
 	bool verbose;                 /* v, false */

@@ -105,11 +105,12 @@ static int copy_value(struct mkv_store *s, const char *path, const struct copy *
 {
 	const struct mkv_volume *v = s->volume;
 	bool written[dests->count];
+	const char *where[dests->count];
 	char got[33] = "";
 	struct mkv_fanout *f;
 	int rc, rc2;
 
-	rc = mkv_fanout_start(&f, s->volume, dests, path, src->size, md5[0] != '\0');
+	rc = mkv_fanout_start(&f, s->volume, dests, NULL, path, src->size, md5[0] != '\0');
 	if (rc < 0)
 		return rc;
 	mkv_error_clear();
@@ -117,7 +118,7 @@ static int copy_value(struct mkv_store *s, const char *path, const struct copy *
 	if (rc < 0)
 		rc = mkv_fail(rc, "reading %s from %s: %s", path, src->replica,
 			      mkv_error_message(rc));
-	rc2 = mkv_fanout_finish(f, rc < 0, got, written);
+	rc2 = mkv_fanout_finish(f, rc < 0, got, written, where);
 	if (rc == 0)
 		rc = rc2;
 	if (rc == 0 && md5[0] && strcmp(got, md5) != 0)

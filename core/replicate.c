@@ -38,6 +38,8 @@ struct mkv_fanout {
 	pthread_cond_t more_space; /* writers -> producer */
 	struct mkv_volume *vol;
 	const char *path;          /* borrowed */
+	const struct mkv_strlist *spares; /* borrowed; NULL for none */
+	size_t next_spare;
 	uint64_t length;
 	uint64_t written;          /* bytes the producer appended */
 	bool stopping;             /* a writer failed or the PUT was aborted */
@@ -105,19 +107,45 @@ static ssize_t writer_source(void *ctx, void *buf, size_t cap)
 	return (ssize_t)n;
 }
 
+/*
+ * The next spare replica for a writer whose replica did not answer, or NULL.
+ * Only a writer that has taken no byte yet can move: the ring still holds
+ * the value from its first byte, since the producer waits for every writer.
+ */
+static const char *take_spare(struct writer *w, int rc)
+{
+	struct mkv_fanout *f = w->f;
+	const char *spare = NULL;
+
+	if (rc != MKV_E_UNAVAILABLE && rc != MKV_E_TIMEOUT)
+		return NULL;
+	pthread_mutex_lock(&f->mu);
+	if (w->pos == 0 && !f->stopping && f->spares && f->next_spare < f->spares->count)
+		spare = f->spares->items[f->next_spare++];
+	pthread_mutex_unlock(&f->mu);
+	return spare;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct mkv_fanout *f = w->f;
+	const char *spare;
 	char message[512];
 	int rc;
 
-	mkv_error_clear();
-	rc = f->vol->ops->put(f->vol->h, w->replica, f->path, f->length,
-			      writer_source, w);
-	if (rc < 0)
-		snprintf(message, sizeof message, "replica %s: %s", w->replica,
-			 mkv_error_message(rc));
+	for (;;) {
+		mkv_error_clear();
+		rc = f->vol->ops->put(f->vol->h, w->replica, f->path, f->length,
+				      writer_source, w);
+		if (rc < 0)
+			snprintf(message, sizeof message, "replica %s: %s", w->replica,
+				 mkv_error_message(rc));
+		if (rc == 0 || !(spare = take_spare(w, rc)))
+			break;
+		mkv_log(MKV_LOG_WARN, "%s; writing %s to %s instead", message, f->path, spare);
+		w->replica = spare;
+	}
 	pthread_mutex_lock(&f->mu);
 	w->done = true;
 	w->rc = rc;
@@ -140,7 +168,8 @@ static void fanout_free(struct mkv_fanout *f)
 }
 
 int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
-		     const struct mkv_strlist *replicas, const char *path,
+		     const struct mkv_strlist *replicas,
+		     const struct mkv_strlist *spares, const char *path,
 		     uint64_t length, bool md5)
 {
 	struct mkv_fanout *f = calloc(1, sizeof *f + replicas->count * sizeof f->w[0]);
@@ -151,6 +180,7 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	pthread_cond_init(&f->more_data, NULL);
 	pthread_cond_init(&f->more_space, NULL);
 	f->vol = vol;
+	f->spares = spares;
 	f->path = path;
 	f->length = length;
 	f->n = replicas->count;
@@ -225,7 +255,7 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 }
 
 int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
-		      bool *written)
+		      bool *written, const char **where)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
@@ -239,6 +269,7 @@ int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
 		if (f->w[i].started)
 			pthread_join(f->w[i].thread, NULL);
 		written[i] = f->w[i].started && f->w[i].rc == 0;
+		where[i] = f->w[i].replica;
 	}
 
 	rc = f->stopping ? f->rc : 0;

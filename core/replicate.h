@@ -25,11 +25,14 @@ struct mkv_fanout;
 
 /*
  * mkv_fanout_start - start writing length bytes to path on every replica.
- * With md5 true, the MD5 of the bytes is computed on the way. Returns 0 with
- * *out set, or MKV_E_NOMEM / a thread creation error.
+ * A replica that does not answer before taking any byte is replaced by the
+ * next of spares not yet used (NULL or empty for none). With md5 true, the
+ * MD5 of the bytes is computed on the way. Both lists must outlive f.
+ * Returns 0 with *out set, or MKV_E_NOMEM.
  */
 int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
-		     const struct mkv_strlist *replicas, const char *path,
+		     const struct mkv_strlist *replicas,
+		     const struct mkv_strlist *spares, const char *path,
 		     uint64_t length, bool md5);
 
 /*
@@ -44,11 +47,13 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len);
  * when fewer than length bytes were written) the writers are stopped first.
  * Returns 0 when every replica was written completely, else the first error,
  * with its message (naming the replica) in mkv_error_message(). The lowercase
- * hex MD5 goes to md5_hex when it was requested and all went well. written
- * (one flag per replica) tells which replicas now hold the whole value: a
- * backend's put leaves nothing new behind when it fails.
+ * hex MD5 goes to md5_hex when it was requested and all went well. Per
+ * replica of the list given to start, where[i] is the replica written in its
+ * stead (itself, or a spare; a string of those lists) and written[i] whether
+ * it now holds the whole value: a backend's put leaves nothing new behind
+ * when it fails.
  */
 int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
-		      bool *written);
+		      bool *written, const char **where);
 
 #endif

@@ -34,7 +34,10 @@ struct mkv_put {
 	void *key;
 	size_t key_len;
 	char path[MKV_PATH_MAX];
-	struct mkv_strlist replicas;  /* where this PUT writes */
+	struct mkv_strlist ranking;   /* every volume, best first: the placement, then spares */
+	struct mkv_strlist placement; /* the first cfg->replicas of ranking (not owned) */
+	struct mkv_strlist spares;    /* the rest, unless strict (not owned) */
+	const char **where;           /* per placement replica: the replica written instead */
 	char *previous;               /* the record it replaced (an unlinked key), or NULL */
 	size_t previous_len;
 	struct mkv_fanout *fanout;
@@ -512,7 +515,8 @@ static void put_free(struct mkv_put *p)
 {
 	if (p->locked)
 		mkv_keylock_release(p->s->locks, p->key, p->key_len);
-	mkv_strlist_free(&p->replicas);
+	mkv_strlist_free(&p->ranking);
+	free(p->where);
 	free(p->written);
 	free(p->previous);
 	free(p->key);
@@ -560,10 +564,9 @@ static void put_undo(struct mkv_put *p)
 	struct mkv_strlist done = { 0 };
 	int rc = 0;
 
-	for (size_t i = 0; i < p->replicas.count && rc == 0; i++)
+	for (size_t i = 0; i < p->placement.count && rc == 0; i++)
 		if (p->written[i])
-			rc = mkv_strlist_append(&done, p->replicas.items[i],
-						strlen(p->replicas.items[i]));
+			rc = mkv_strlist_append(&done, p->where[i], strlen(p->where[i]));
 	if (rc == 0)
 		rc = mkv_store_remove_copies(s, p->path, &done);
 	mkv_strlist_free(&done);
@@ -579,6 +582,29 @@ static void put_undo(struct mkv_put *p)
 	if (rc < 0)
 		mkv_log(MKV_LOG_ERROR, "index: undoing a failed PUT: %s",
 			mkv_error_message(rc));
+}
+
+/*
+ * Where a PUT writes: every volume ranked for the key, the first
+ * cfg->replicas its placement, the others spares for placement replicas that
+ * are down (none when cfg->strict). Returns 0 or MKV_E_NOMEM.
+ */
+static int put_plan(struct mkv_put *p)
+{
+	const struct mkv_config *cfg = p->s->cfg;
+	size_t n = (size_t)cfg->replicas;
+	int rc = mkv_key_replicas(p->key, p->key_len, &cfg->volumes, (int)cfg->volumes.count,
+				  cfg->subvolumes, &p->ranking);
+
+	if (rc < 0)
+		return rc;
+	p->placement = (struct mkv_strlist){ .count = n, .items = p->ranking.items };
+	if (!cfg->strict)
+		p->spares = (struct mkv_strlist){ .count = p->ranking.count - n,
+						  .items = p->ranking.items + n };
+	p->written = calloc(n, sizeof *p->written);
+	p->where = calloc(n, sizeof *p->where);
+	return p->written && p->where ? 0 : mkv_fail(MKV_E_NOMEM, "out of memory");
 }
 
 struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
@@ -621,12 +647,12 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 		put_free(p);
 		return NULL;
 	}
-	rc = mkv_key_replicas(key, key_len, &s->cfg->volumes, s->cfg->replicas,
-			      s->cfg->subvolumes, &p->replicas);
-	if (rc == 0 && !(p->written = calloc(p->replicas.count, sizeof *p->written)))
-		rc = mkv_fail(MKV_E_NOMEM, "out of memory");
-	rec.replicas = p->replicas;
-	/* Recorded as deleted first: a crash from here on leaves no live key. */
+	rc = put_plan(p);
+	/*
+	 * Recorded as deleted first, naming every replica it may write: a crash
+	 * from here on leaves no live key, and a DELETE finds every copy.
+	 */
+	rec.replicas = s->cfg->strict ? p->placement : p->ranking;
 	if (rc == 0)
 		rc = mkv_store_save_record(s, key, key_len, &rec);
 	if (rc < 0) {
@@ -634,8 +660,8 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 		put_free(p);
 		return NULL;
 	}
-	rc = mkv_fanout_start(&p->fanout, s->volume, &p->replicas, p->path, length,
-			      s->cfg->md5sum);
+	rc = mkv_fanout_start(&p->fanout, s->volume, &p->placement, &p->spares, p->path,
+			      length, s->cfg->md5sum);
 	if (rc < 0) {
 		mkv_reply_error(r, 500, "%s", mkv_error_message(rc));
 		put_undo(p);
@@ -655,9 +681,11 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 	struct mkv_record rec = { .deleted = false };
 	int rc;
 
-	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash, p->written);
+	rc = mkv_fanout_finish(p->fanout, !complete, rec.hash, p->written, p->where);
+	/* Where the copies really are: a spare in place of a dead replica shows as unbalanced. */
+	for (size_t i = 0; rc == 0 && i < p->placement.count; i++)
+		rc = mkv_strlist_append(&rec.replicas, p->where[i], strlen(p->where[i]));
 	if (rc == 0) {
-		rec.replicas = p->replicas;
 		rc = mkv_store_save_record(p->s, p->key, p->key_len, &rec);
 		if (rc == 0)
 			r->status = 201;
@@ -672,5 +700,6 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 	}
 	if (r->status != 201)
 		put_undo(p);
+	mkv_strlist_free(&rec.replicas);
 	put_free(p);
 }

@@ -48,6 +48,7 @@ struct settings {
 	bool protect;
 	const char *fallback;
 	bool md5sum;
+	bool strict;
 };
 
 static int world_new(void **state, struct settings set)
@@ -63,6 +64,7 @@ static int world_new(void **state, struct settings set)
 	w->cfg.protect = set.protect;
 	w->cfg.fallback = set.fallback ? strdup(set.fallback) : NULL;
 	w->cfg.md5sum = set.md5sum;
+	w->cfg.strict = set.strict;
 	w->cfg.voltimeout_ms = 1000;
 	assert_int_equal(mkv_index_open(&w->ix, &fake_index_ops, "memory", NULL), 0);
 	assert_int_equal(mkv_volume_open(&w->vol, &fake_volume_ops, 1000, NULL), 0);
@@ -89,6 +91,13 @@ static int setup_default(void **state)
 {
 	return world_new(state, (struct settings){ .replicas = 2, .subvolumes = 1,
 						   .md5sum = true });
+}
+
+/* The same with strict placement: no spare for a replica that is down. */
+static int setup_strict(void **state)
+{
+	return world_new(state, (struct settings){ .replicas = 2, .subvolumes = 1,
+						   .md5sum = true, .strict = true });
 }
 
 static int setup_three_replicas_ten_subvolumes(void **state)
@@ -531,7 +540,7 @@ static void test_get_and_list_during_put_do_not_show_the_key(void **state)
 	assert_lists(w, "/w/", MKV_LIST_LIVE, KEYS("/w/done", "/w/pending"));
 }
 
-static void test_put_with_replica_down_leaves_no_live_record(void **state)
+static void test_strict_put_with_replica_down_leaves_no_live_record(void **state)
 {
 	struct world *w = *state;
 	struct mkv_strlist reps;
@@ -555,7 +564,7 @@ static void test_put_with_replica_down_leaves_no_live_record(void **state)
 	mkv_strlist_free(&reps);
 }
 
-static void test_put_with_first_replica_down_leaves_no_files(void **state)
+static void test_strict_put_with_first_replica_down_leaves_no_files(void **state)
 {
 	struct world *w = *state;
 	struct mkv_strlist reps;
@@ -593,7 +602,7 @@ static void test_put_failing_part_way_on_one_replica_leaves_no_files(void **stat
 }
 
 /* A dead replica must not hold the healthy one back once the buffer is full. */
-static void test_put_larger_than_buffer_with_replica_down_fails_without_hanging(void **state)
+static void test_strict_put_larger_than_buffer_with_replica_down_fails_without_hanging(void **state)
 {
 	struct world *w = *state;
 	struct mkv_strlist reps;
@@ -607,6 +616,89 @@ static void test_put_larger_than_buffer_with_replica_down_fails_without_hanging(
 	assert_int_equal(fake_volume_count(&w->vol), 0);
 	mkv_strlist_free(&reps);
 	free(data);
+}
+
+/* The volume of the three that is not in reps (two replicas of v1,v2,v3). */
+static const char *third_volume(struct world *w, const struct mkv_strlist *reps)
+{
+	for (size_t i = 0; i < w->cfg.volumes.count; i++)
+		if (strcmp(w->cfg.volumes.items[i], reps->items[0]) != 0 &&
+		    strcmp(w->cfg.volumes.items[i], reps->items[1]) != 0)
+			return w->cfg.volumes.items[i];
+	fail_msg("no third volume");
+	return NULL;
+}
+
+static void test_put_with_replica_down_writes_the_next_live_volume(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	struct mkv_reply r;
+	char path[MKV_PATH_MAX], hex[33], *want;
+	const char *spare;
+	size_t len = 0;
+	void *got;
+
+	placement(w, "/spare", &reps);
+	spare = third_volume(w, &reps);
+	fake_volume_set_down(&w->vol, reps.items[1], true);
+
+	assert_int_equal(put(w, "/spare", "value"), 201);
+	/* The record names where the copies really are, the spare in the dead one's place. */
+	md5_hex("value", 5, hex);
+	assert_true(asprintf(&want, "HASH%s%s,%s", hex, reps.items[0], spare) > 0);
+	assert_record(w, "/spare", want);
+	key_path("/spare", path);
+	got = fake_volume_contents(&w->vol, spare, path, &len);
+	assert_non_null(got);
+	assert_memory_equal(got, "value", 5);
+	free(got);
+	assert_false(fake_volume_exists(&w->vol, reps.items[1], path));
+
+	get(w, "/spare", &r);
+	assert_int_equal(r.status, 302);
+	assert_string_equal(r.key_balance, "unbalanced");
+	mkv_reply_free(&r);
+	free(want);
+	mkv_strlist_free(&reps);
+}
+
+static void test_large_put_with_first_replica_down_arrives_intact_on_the_spare(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	size_t len = 3 * MKV_FANOUT_BUFFER, got_len = 0;
+	unsigned char *data = pattern(len, 9);
+	char path[MKV_PATH_MAX];
+	const char *spare;
+	void *got;
+
+	placement(w, "/big-spare", &reps);
+	spare = third_volume(w, &reps);
+	fake_volume_set_down(&w->vol, reps.items[0], true);
+	assert_int_equal(put_chunked(w, "/big-spare", data, len, 65536), 201);
+	key_path("/big-spare", path);
+	got = fake_volume_contents(&w->vol, spare, path, &got_len);
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, data, len);
+	free(got);
+	free(data);
+	mkv_strlist_free(&reps);
+}
+
+static void test_put_with_no_live_spare_leaves_no_live_record(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+
+	placement(w, "/no-spare", &reps);
+	fake_volume_set_down(&w->vol, reps.items[1], true);
+	fake_volume_set_down(&w->vol, third_volume(w, &reps), true);
+	assert_in_range(put(w, "/no-spare", "value"), 500, 599);
+	assert_not_live(w, "/no-spare");
+	assert_int_equal(fake_volume_count(&w->vol), 0);
+	mkv_strlist_free(&reps);
 }
 
 static void test_aborted_put_leaves_no_live_record_and_can_be_retried(void **state)
@@ -1414,11 +1506,11 @@ static void test_list_of_key_with_invalid_utf8_answers_like_go(void **state)
 	struct world *w = *state;
 	struct mkv_reply r;
 
-	/* A URL may carry any byte (%FF); Go's JSON encoder writes U+FFFD for it. */
-	assert_int_equal(put(w, "/bin/\xff", "v"), 201);
+	/* A URL may carry any byte (%E9); Go's JSON encoder writes U+FFFD for it. */
+	assert_int_equal(put(w, "/bin/\xe9", "v"), 201);
 	assert_int_equal(put(w, "/bin/ok", "v"), 201);
 	list(w, "/bin/", MKV_LIST_LIVE, NULL, 0, &r);
-	/* Sorted by the stored bytes: 0xff after "o". */
+	/* Sorted by the stored bytes: 0xe9 after "o". */
 	assert_listing(&r, "", KEYS("/bin/ok", "/bin/\xef\xbf\xbd"));
 	mkv_reply_free(&r);
 }
@@ -1469,10 +1561,13 @@ int main(void)
 		T(test_second_put_of_key_in_progress_conflicts, setup_default),
 		T(test_delete_of_key_with_put_in_progress_conflicts, setup_default),
 		T(test_get_and_list_during_put_do_not_show_the_key, setup_default),
-		T(test_put_with_replica_down_leaves_no_live_record, setup_default),
-		T(test_put_with_first_replica_down_leaves_no_files, setup_default),
+		T(test_strict_put_with_replica_down_leaves_no_live_record, setup_strict),
+		T(test_strict_put_with_first_replica_down_leaves_no_files, setup_strict),
 		T(test_put_failing_part_way_on_one_replica_leaves_no_files, setup_default),
-		T(test_put_larger_than_buffer_with_replica_down_fails_without_hanging, setup_default),
+		T(test_strict_put_larger_than_buffer_with_replica_down_fails_without_hanging, setup_strict),
+		T(test_put_with_replica_down_writes_the_next_live_volume, setup_default),
+		T(test_large_put_with_first_replica_down_arrives_intact_on_the_spare, setup_default),
+		T(test_put_with_no_live_spare_leaves_no_live_record, setup_default),
 		T(test_aborted_put_leaves_no_live_record_and_can_be_retried, setup_default),
 		T(test_put_ended_early_as_complete_is_not_written, setup_default),
 		T(test_put_of_unlinked_key_writes_it_again, setup_default),
