@@ -120,16 +120,27 @@ void mkv_plugin_unload(struct mkv_plugin *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* A zeroed handle of the size head asks for; NULL (with a message) when out of memory. */
+static void *handle_new(const struct mkv_plugin_head *head)
+{
+	void *h;
+
+	mkv_error_clear();
+	h = calloc(1, head->handle_size ? head->handle_size : 1);
+	if (!h)
+		mkv_fail(MKV_E_NOMEM, "%s: out of memory", head->name);
+	return h;
+}
+
 int mkv_index_open(struct mkv_index *ix, const struct mkv_index_ops *ops,
 		   const char *location, const struct mkv_options *opts)
 {
 	int rc;
 
 	ix->ops = ops;
-	ix->h = calloc(1, ops->head.handle_size ? ops->head.handle_size : 1);
+	ix->h = handle_new(&ops->head);
 	if (!ix->h)
-		return mkv_fail(MKV_E_NOMEM, "%s: out of memory", ops->head.name);
-	mkv_error_clear();
+		return MKV_E_NOMEM;
 	rc = ops->open(ix->h, location, &mkv_host, opts);
 	if (rc < 0) {
 		free(ix->h);
@@ -153,10 +164,9 @@ int mkv_volume_open(struct mkv_volume *v, const struct mkv_volume_ops *ops,
 	int rc;
 
 	v->ops = ops;
-	v->h = calloc(1, ops->head.handle_size ? ops->head.handle_size : 1);
+	v->h = handle_new(&ops->head);
 	if (!v->h)
-		return mkv_fail(MKV_E_NOMEM, "%s: out of memory", ops->head.name);
-	mkv_error_clear();
+		return MKV_E_NOMEM;
 	rc = ops->open(v->h, timeout_ms, &mkv_host, opts);
 	if (rc < 0) {
 		free(v->h);

@@ -511,26 +511,33 @@ static int local_put(void *h, const char *replica, const char *path,
 	return rc;
 }
 
+/* Open the directories of r's path and stat the value: a regular file, or MKV_E_NOTFOUND. */
+static int stat_value(struct request *r, struct stat *st)
+{
+	int rc = open_dirs(r);
+
+	if (rc < 0)
+		return rc;
+	if (fstatat(r->dirfd, r->name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return request_errno(r, "stat", errno);
+	if (!S_ISREG(st->st_mode))
+		return request_fail(r, MKV_E_NOTFOUND, "not a regular file");
+	return 0;
+}
+
 static int local_del(void *h, const char *replica, const char *path)
 {
 	struct request r;
 	struct stat st;
 	int rc = request_begin(&r, h, "delete", replica, path, false);
 
-	if (rc == 0)
-		rc = open_dirs(&r);
-	if (rc < 0)
-		goto out;
 	/* Remove only what stat() would report: a regular file. */
-	if (fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = request_errno(&r, "stat", errno);
-	else if (!S_ISREG(st.st_mode))
-		rc = request_fail(&r, MKV_E_NOTFOUND, "not a regular file");
-	else if (unlinkat(r.dirfd, r.name, 0) < 0)
+	if (rc == 0)
+		rc = stat_value(&r, &st);
+	if (rc == 0 && unlinkat(r.dirfd, r.name, 0) < 0)
 		rc = request_errno(&r, "unlink", errno);
-	else if (r.lv->fsync && fsync(r.dirfd) < 0)
+	else if (rc == 0 && r.lv->fsync && fsync(r.dirfd) < 0)
 		rc = request_errno(&r, "sync the directory", errno);
-out:
 	request_end(&r);
 	return rc;
 }
@@ -542,16 +549,9 @@ static int local_stat(void *h, const char *replica, const char *path, uint64_t *
 	int rc = request_begin(&r, h, "stat", replica, path, false);
 
 	if (rc == 0)
-		rc = open_dirs(&r);
-	if (rc < 0)
-		goto out;
-	if (fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = request_errno(&r, "stat", errno);
-	else if (!S_ISREG(st.st_mode))
-		rc = request_fail(&r, MKV_E_NOTFOUND, "not a regular file");
-	else if (size)
+		rc = stat_value(&r, &st);
+	if (rc == 0 && size)
 		*size = (uint64_t)st.st_size;
-out:
 	request_end(&r);
 	return rc;
 }
