@@ -26,8 +26,11 @@ static char *plugin_file(const char *name_or_path, const char *plugindir)
 	size_t n = strlen(name_or_path);
 	char *path;
 
-	if (strchr(name_or_path, '/') || (n > 3 && strcmp(name_or_path + n - 3, ".so") == 0))
+	if (strchr(name_or_path, '/'))
 		return strdup(name_or_path);
+	/* "x.so" is a file here, not a name for dlopen to search the library path for. */
+	if (n > 3 && strcmp(name_or_path + n - 3, ".so") == 0)
+		return asprintf(&path, "./%s", name_or_path) < 0 ? NULL : path;
 	if (asprintf(&path, "%s/%s.so", plugindir, name_or_path) < 0)
 		return NULL;
 	return path;

@@ -17,7 +17,8 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/mkv-volume-local.XXXXXX") || exit 99
 trap 'rm -rf -- "$dir"' EXIT
 
 mkdir "$dir/volume" || exit 99
-"$suite" "$plugin" "$dir/volume" "$dir/missing/volume"
+"$suite" --good-option fsync=false --bad-option fsync=maybe \
+	"$plugin" "$dir/volume" "$dir/missing/volume"
 rc=$?
 
 # Failed and aborted puts must not leave their temporary files behind.
