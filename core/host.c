@@ -74,6 +74,22 @@ void mkv_error_clear(void)
 	last_error[0] = '\0';
 }
 
+const char *mkv_printable(const void *data, size_t len, char *buf, size_t cap)
+{
+	const unsigned char *p = data;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 <= cap; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			buf[o++] = (char)p[i];
+		else
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", p[i]);
+	}
+	if (cap)
+		buf[o < cap ? o : cap - 1] = '\0';
+	return buf;
+}
+
 const char *mkv_options_get(const struct mkv_options *opts, const char *key)
 {
 	const char *found = NULL;

@@ -32,6 +32,16 @@ const char *mkv_error_message(int code);
 /* Forget this thread's last message; call before a slot whose message you want. */
 void mkv_error_clear(void);
 
+/* Room for any key mkv_printable() writes in full. */
+#define MKV_PRINTABLE_MAX 1024
+
+/*
+ * The len bytes at data as text for a log line: bytes outside printable
+ * ASCII (and backslash) become \xHH, so a key cannot forge log lines.
+ * Written NUL-terminated into buf (cut short at cap); returns buf.
+ */
+const char *mkv_printable(const void *data, size_t len, char *buf, size_t cap);
+
 /* Look up key in opts: the value, or NULL when absent. */
 const char *mkv_options_get(const struct mkv_options *opts, const char *key);
 

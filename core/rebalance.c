@@ -344,8 +344,9 @@ static void *rebalance_worker(void *arg)
 	while (next_key(f, &key, &len)) {
 		int rc = mkv_rebalance_key(f->s, key, len, f->progress);
 		if (rc < 0) {
-			mkv_log(MKV_LOG_ERROR, "rebalance %.*s: %s", (int)len, key,
-				mkv_error_message(rc));
+			char text[MKV_PRINTABLE_MAX];
+			mkv_log(MKV_LOG_ERROR, "rebalance %s: %s",
+				mkv_printable(key, len, text, sizeof text), mkv_error_message(rc));
 			f->progress->failed++;
 		}
 		f->progress->done++;

@@ -328,13 +328,14 @@ static int write_groups(struct scan *sc, size_t g, size_t end)
 {
 	const struct mkv_index *ix = sc->s->index;
 	struct mkv_index_op ops[BATCH];
+	char text[MKV_PRINTABLE_MAX];
 	size_t n = 0;
 	int rc = 0;
 
 	for (; rc == 0 && g < end; g++, n++) {
 		struct mkv_record rec = { 0 };
 		const struct found *f = &sc->found[sc->groups[g]];
-		size_t len;
+		size_t len = 0;
 
 		rc = build_record(sc, sc->groups[g], sc->groups[g + 1], &rec);
 		ops[n] = (struct mkv_index_op){ .type = MKV_INDEX_PUT, .key = f->key,
@@ -344,8 +345,8 @@ static int write_groups(struct scan *sc, size_t g, size_t end)
 		ops[n].value_len = len;
 		mkv_record_free(&rec);
 		if (rc < 0)
-			mkv_log(MKV_LOG_ERROR, "rebuild %.*s: %s", (int)f->len, (char *)f->key,
-				mkv_error_message(rc));
+			mkv_log(MKV_LOG_ERROR, "rebuild %s: %s",
+				mkv_printable(f->key, f->len, text, sizeof text), mkv_error_message(rc));
 	}
 	if (rc == 0) {
 		mkv_error_clear();

@@ -77,6 +77,8 @@ int mkv_record_decode(const void *data, size_t len, struct mkv_record *rec)
 		p += MKV_HASH_HEX_LEN;
 		len -= MKV_HASH_HEX_LEN;
 	}
+	if (memchr(p, '\0', len))
+		return MKV_E_CORRUPT; /* no replica name holds a NUL; it would not survive encoding */
 	rc = split_replicas(&rec->replicas, p, len);
 	if (rc < 0)
 		mkv_record_free(rec);

@@ -22,8 +22,8 @@ struct mkv_record {
 /*
  * mkv_record_decode - parse len bytes of an index value into rec (which the
  * caller frees with mkv_record_free). An empty replica part gives no
- * replicas. Returns 0, MKV_E_CORRUPT when a HASH is cut short or not hex,
- * or MKV_E_NOMEM.
+ * replicas. Returns 0, MKV_E_CORRUPT when a HASH is cut short or not hex or
+ * the replicas hold a NUL byte, or MKV_E_NOMEM.
  */
 int mkv_record_decode(const void *data, size_t len, struct mkv_record *rec);
 

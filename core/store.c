@@ -115,6 +115,9 @@ static int fetch_raw(struct mkv_store *s, const void *key, size_t len,
 			return 0;
 		}
 		free(buf);
+		/* A key longer than the index takes was never stored. */
+		if (rc == MKV_E_TOOLONG)
+			return MKV_E_NOTFOUND;
 		if (rc < 0)
 			return rc;
 		cap = *raw_len;
@@ -124,15 +127,15 @@ static int fetch_raw(struct mkv_store *s, const void *key, size_t len,
 int mkv_store_load_record(struct mkv_store *s, const void *key, size_t len,
 		       struct mkv_record *rec)
 {
+	char text[MKV_PRINTABLE_MAX], *raw;
 	size_t raw_len;
-	char *raw;
 	int rc = fetch_raw(s, key, len, &raw, &raw_len);
 
 	if (rc < 0)
 		return rc;
 	rc = mkv_record_decode(raw, raw_len, rec);
 	if (rc == MKV_E_CORRUPT)
-		mkv_fail(rc, "corrupt index record '%.*s'", (int)raw_len, raw);
+		mkv_fail(rc, "corrupt index record '%s'", mkv_printable(raw, raw_len, text, sizeof text));
 	free(raw);
 	return rc;
 }
@@ -694,8 +697,9 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 	} else if (!complete) {
 		mkv_reply_error(r, 400, "the request body ended before Content-Length bytes");
 	} else {
-		mkv_log(MKV_LOG_ERROR, "PUT %.*s: %s", (int)p->key_len, (char *)p->key,
-			mkv_error_message(rc));
+		char key[MKV_PRINTABLE_MAX];
+		mkv_log(MKV_LOG_ERROR, "PUT %s: %s",
+			mkv_printable(p->key, p->key_len, key, sizeof key), mkv_error_message(rc));
 		mkv_reply_error(r, volume_status(rc), "write failed: %s", mkv_error_message(rc));
 	}
 	if (r->status != 201)

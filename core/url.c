@@ -5,7 +5,9 @@
  * that a key may hold any byte (%00 included) and a malformed escape is a
  * 400 rather than something passed on silently.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +56,12 @@ void mkv_query_add(struct mkv_query *q, const char *key, const char *value)
 	size_t len;
 	char *decoded;
 
-	if (q->count++ == 0 && !(q->operation = mkv_url_decode(key, true, &len)))
+	/* As Go, the operation is the raw first argument: "?list=1" is none. */
+	if (q->count++ == 0 &&
+	    asprintf(&q->operation, "%s%s%s", key, value ? "=" : "", value ? value : "") < 0) {
+		q->operation = NULL;
 		q->bad = true;
+	}
 	if (!value || !(start || limit))
 		return;
 	decoded = mkv_url_decode(value, true, &len);
@@ -76,8 +82,10 @@ int mkv_query_limit(const struct mkv_query *q, long *limit)
 	char *end;
 
 	*limit = 0;
-	if (!q->limit)
+	if (!q->limit || !q->limit[0]) /* "&limit=" is no limit, as in Go */
 		return 0;
+	if (!isdigit((unsigned char)q->limit[0]) && q->limit[0] != '-' && q->limit[0] != '+')
+		return MKV_E_INVAL;
 	errno = 0;
 	*limit = strtol(q->limit, &end, 10);
 	return errno || end == q->limit || *end ? MKV_E_INVAL : 0;

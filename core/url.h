@@ -19,7 +19,7 @@ char *mkv_url_decode(const char *s, bool plus_is_space, size_t *len);
 /* The query of a GET: its first argument names the operation (?list, ?unlinked). */
 struct mkv_query {
 	int count;         /* arguments seen */
-	char *operation;   /* the first argument's name, decoded */
+	char *operation;   /* the first argument as it came: "list", "list=1", "%6Cist" */
 	char *start;       /* start=, decoded; NULL when absent */
 	size_t start_len;
 	char *limit;       /* limit=, decoded; NULL when absent */

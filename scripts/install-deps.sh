@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what mkv needs to build, run and test on Debian (bookworm or later).
-# Go and goleveldb serve only the compatibility test with the Go minikeyvalue's index.
+# Go and goleveldb serve only the compatibility test with the Go minikeyvalue's index;
+# clang, valgrind and jq the fuzzing, memory and integration checks.
 # Runs apt-get as root, or through sudo for an ordinary user.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ packages=(
 	libinih-dev libjansson-dev libssl-dev libcmocka-dev
 	nginx-light curl ca-certificates
 	golang-go golang-github-syndtr-goleveldb-dev
+	clang libclang-rt-dev valgrind jq
 )
 
 missing=()

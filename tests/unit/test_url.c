@@ -87,6 +87,36 @@ static void test_a_bad_limit_or_escape_is_reported(void **state)
 	mkv_query_free(&q);
 }
 
+static void test_the_operation_is_the_raw_first_argument(void **state)
+{
+	struct mkv_query q = { 0 }, r = { 0 };
+
+	(void)state;
+	mkv_query_add(&q, "list", "1");
+	assert_string_equal(q.operation, "list=1");
+	mkv_query_add(&r, "%6Cist", NULL);
+	assert_string_equal(r.operation, "%6Cist");
+	mkv_query_free(&q);
+	mkv_query_free(&r);
+}
+
+static void test_an_empty_limit_is_no_limit_and_a_spaced_one_is_bad(void **state)
+{
+	struct mkv_query q = { 0 }, r = { 0 };
+	long limit = 5;
+
+	(void)state;
+	mkv_query_add(&q, "list", NULL);
+	mkv_query_add(&q, "limit", "");
+	assert_int_equal(mkv_query_limit(&q, &limit), 0);
+	assert_int_equal(limit, 0);
+	mkv_query_add(&r, "list", NULL);
+	mkv_query_add(&r, "limit", "%205");
+	assert_int_equal(mkv_query_limit(&r, &limit), MKV_E_INVAL);
+	mkv_query_free(&q);
+	mkv_query_free(&r);
+}
+
 static void test_no_limit_means_zero(void **state)
 {
 	struct mkv_query q = { 0 };
@@ -108,6 +138,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_escapes_are_refused),
 		cmocka_unit_test(test_the_first_argument_names_the_operation),
 		cmocka_unit_test(test_a_bad_limit_or_escape_is_reported),
+		cmocka_unit_test(test_the_operation_is_the_raw_first_argument),
+		cmocka_unit_test(test_an_empty_limit_is_no_limit_and_a_spaced_one_is_bad),
 		cmocka_unit_test(test_no_limit_means_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
