@@ -3,7 +3,8 @@
  * run the command (server, rebuild, rebalance), and close everything.
  *
  * Exit status: 0 on success, 2 for a bad flag, config value or a missing
- * required one (nothing is opened or written then), 1 for any other failure.
+ * required one, a backend that cannot be loaded or refuses its options
+ * (nothing is written then), 1 for any other failure.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -36,7 +37,11 @@ static void backends_close(struct backends *b)
 	mkv_plugin_unload(&b->volume_plugin);
 }
 
-/* Load both plugins, then open the volumes and the index. 0, or -1 after printing why. */
+/*
+ * Load both plugins, then open the volumes and the index. Returns 0, or the
+ * exit status after printing why: 2 when a backend cannot be loaded or
+ * refuses its options (a bad flag or config value), 1 otherwise.
+ */
 static int backends_open(struct backends *b, const struct mkv_config *cfg)
 {
 	char err[MKV_PLUGIN_ERR_MAX];
@@ -47,7 +52,7 @@ static int backends_open(struct backends *b, const struct mkv_config *cfg)
 	if (mkv_plugin_load(cfg->index, cfg->plugindir, MKV_PLUGIN_INDEX, &b->index_plugin, err) < 0 ||
 	    mkv_plugin_load(cfg->volume, cfg->plugindir, MKV_PLUGIN_VOLUME, &b->volume_plugin, err) < 0) {
 		fprintf(stderr, "mkv: %s\n", err);
-		return -1;
+		return 2;
 	}
 	iops = (const void *)b->index_plugin.head;
 	vops = (const void *)b->volume_plugin.head;
@@ -56,13 +61,13 @@ static int backends_open(struct backends *b, const struct mkv_config *cfg)
 	if (rc < 0) {
 		fprintf(stderr, "mkv: volume backend %s: %s\n", vops->head.name,
 			mkv_error_message(rc));
-		return -1;
+		return rc == MKV_E_INVAL ? 2 : 1;
 	}
 	rc = mkv_index_open(&b->index, iops, cfg->db, mkv_config_options(cfg, iops->head.name));
 	if (rc < 0) {
 		fprintf(stderr, "mkv: index %s (%s): %s\n", cfg->db, iops->head.name,
 			mkv_error_message(rc));
-		return -1;
+		return rc == MKV_E_INVAL ? 2 : 1;
 	}
 	return 0;
 }
@@ -145,9 +150,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (backends_open(&b, &cfg) == 0)
+	status = backends_open(&b, &cfg);
+	if (status == 0)
 		status = cfg.command == MKV_CMD_SERVER ? run_server(&cfg, &b)
-							: run_maintenance(&cfg, &b);
+						       : run_maintenance(&cfg, &b);
 	backends_close(&b);
 	mkv_config_free(&cfg);
 	return status;

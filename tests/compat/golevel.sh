@@ -14,6 +14,8 @@ if ! command -v go >/dev/null 2>&1; then
 	exit 99
 fi
 GOINDEX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/goindex.go
+# What the Go mkv runs on, whatever backends the environment asks for.
+MKV_TEST_INDEX=leveldb MKV_TEST_VOLUME=nginx
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
 : "${MKV_TEST_GOPATH:=/usr/share/gocode}"
@@ -162,15 +164,14 @@ check "Go unlinked key (DELETEDHASH...): GET answers 404" 404 "$STATUS"
 req HEAD "$GONE"
 check "Go unlinked key: HEAD answers 404" 404 "$STATUS"
 req GET '/compat/?unlinked'
-check "?unlinked lists the Go unlinked key" "$GONE" "$(json_keys "$(cat "$BODY")")"
+check "?unlinked lists the Go unlinked key" "$GONE" "$(list_keys)"
 
 expected_list=$(printf '%s\n' "${LIVE[@]}" | sort)
 req GET '/compat/?list'
 check "?list answers 200" 200 "$STATUS"
-check "?list gives exactly the Go live keys, in byte order" "$expected_list" \
-	"$(json_keys "$(cat "$BODY")")"
+check "?list gives exactly the Go live keys, in byte order" "$expected_list" "$(list_keys)"
 req GET '/?list'
-check "?list of / gives the same keys" "$expected_list" "$(json_keys "$(cat "$BODY")")"
+check "?list of / gives the same keys" "$expected_list" "$(list_keys)"
 
 mapfile -t space_files < <(replica_files "$SPACE")
 check "both replicas of '$SPACE' are on the volumes" 2 \
@@ -183,9 +184,9 @@ req GET "$(urlencode "$SPACE")"
 check "GET of the deleted Go key answers 404" 404 "$STATUS"
 req GET '/compat/?list'
 check "?list no longer lists the deleted key" \
-	"$(printf '%s\n' "$HELLO" "$UNICODE" "$BIG" "$NOHASH" | sort)" "$(json_keys "$(cat "$BODY")")"
+	"$(printf '%s\n' "$HELLO" "$UNICODE" "$BIG" "$NOHASH" | sort)" "$(list_keys)"
 req GET '/compat/?unlinked'
-check "the deleted key is not listed by ?unlinked" "$GONE" "$(json_keys "$(cat "$BODY")")"
+check "the deleted key is not listed by ?unlinked" "$GONE" "$(list_keys)"
 unset "RECORD[$SPACE]"
 
 # ---- (c) the Go mkv reads what the C mkv wrote ---------------------------------

@@ -9,10 +9,7 @@
 for i in 1 2 3 4; do
 	start_volume "$i"
 done
-VOLS=()
-for i in 1 2 3 4; do
-	VOLS+=("127.0.0.1:${VOL_PORT[i]}")
-done
+VOLS=("${VOL_NAME[@]}")
 FLAGS=(-replicas 2 -subvolumes 1 -voltimeout 500ms)
 DB=$WORK/index
 start_mkv -db "$WORK/strict" "${FLAGS[@]}" -strict
@@ -72,9 +69,11 @@ req HEAD "$key2"
 before=$(hdr Key-Volumes)
 stop_mkv
 restart_volume 2
-OUT=$("$MKV" -volumes "$(volumes_flag)" -db "$WORK/rebuilt" -plugindir "$MKV_TEST_PLUGINDIR" "${FLAGS[@]}" rebuild 2>&1)
+OUT=$("$MKV" -volumes "$(volumes_flag)" -db "$WORK/rebuilt" -plugindir "$MKV_TEST_PLUGINDIR" \
+	"${BACKEND_FLAGS[@]}" "${FLAGS[@]}" rebuild 2>&1)
 check "rebuild after it exits 0" 0 "$?"
-OUT=$("$MKV" -volumes "$(volumes_flag)" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" "${FLAGS[@]}" rebalance 2>&1)
+OUT=$("$MKV" -volumes "$(volumes_flag)" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" \
+	"${BACKEND_FLAGS[@]}" "${FLAGS[@]}" rebalance 2>&1)
 check "rebalance after it exits 0" 0 "$?"
 start_mkv -db "$DB" "${FLAGS[@]}"
 req HEAD "$key2"
@@ -85,6 +84,6 @@ curl -s -L -o "$WORK/got" "$MKV_URL$key2"
 check_cmd "  and reads back intact" same_bytes "$WORK/value" "$WORK/got"
 start_mkv -db "$WORK/rebuilt" "${FLAGS[@]}"
 req HEAD "$key2"
-check "the rebuilt index serves the key written to the spare" 302 "$STATUS"
+check "the rebuilt index serves the key written to the spare" "$LIVE_GET" "$STATUS"
 
 finish

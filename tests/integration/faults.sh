@@ -1,14 +1,15 @@
 #!/bin/bash
-# faults.sh - what clients see when volume servers die, hang and come back, and
-# when the master restarts: reads keep working from the live replicas within
-# the volume timeout, writes that cannot reach every replica fail cleanly and
-# leave no trace in the index, and the index survives a restart.
+# faults.sh - what clients see when volumes die, hang and come back, and when
+# the master restarts: reads keep working from the live replicas within the
+# volume timeout, writes that cannot reach every replica fail cleanly and
+# leave no trace in the index, and the index survives a restart. A dead nginx
+# volume is a stopped server; a dead local volume is an unmounted disk.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_volume 1
 start_volume 2
 start_volume 3
-VOLS=("127.0.0.1:${VOL_PORT[1]}" "127.0.0.1:${VOL_PORT[2]}" "127.0.0.1:${VOL_PORT[3]}")
+VOLS=("${VOL_NAME[@]}")
 LIMIT_MS=1500 # three times -voltimeout
 
 # A single-replica master, for a key whose only replica will die.
@@ -46,25 +47,32 @@ done
 printf 'only on volume 2' >"$WORK/lone"
 req PUT "$SINGLE$lone" --data-binary @"$WORK/lone"
 check "-replicas 1: PUT $lone answers 201" 201 "$STATUS"
-req GET "$SINGLE$lone"
-check "-replicas 1: $lone is on volume 2" "${VOL_PORT[2]}" "$(location_port)"
+check_get "-replicas 1: $lone, on volume 2" "$SINGLE$lone" "$lone" "$WORK/lone" "${VOL_NAME[2]}"
 
 # ---- a dead volume -----------------------------------------------------------------
 
-stop_volume 2
-for key in "${KEYS[@]}"; do
-	ports='' slow=0 bytes=ok
+# read_three KEY: GET KEY three times and follow each answer as a client does.
+# Sets READS to the final status of each read, "bad" for one that did not get
+# KEY's value, and SLOW to the milliseconds of a master's answer over
+# LIMIT_MS, or 0.
+read_three() {
+	local key=$1 status
+	READS='' SLOW=0
 	for _ in 1 2 3; do
 		timed_req GET "$key"
-		ports+="$STATUS:$(location_port) "
-		[ "$ELAPSED" -lt "$LIMIT_MS" ] || slow=$ELAPSED
-		[ "$(fetch "$(hdr Location)" "$WORK/got")" = 200 ] &&
-			same_bytes "$WORK/value.${key##*/}" "$WORK/got" || bytes=bad
+		[ "$ELAPSED" -lt "$LIMIT_MS" ] || SLOW=$ELAPSED
+		status=$(follow "$WORK/got")
+		same_bytes "$WORK/value.${key##*/}" "$WORK/got" || status=bad
+		READS+="$status "
 	done
-	check_match "volume 2 dead: GET $key redirects 3 times to volumes 1 or 3" \
-		"^(302:(${VOL_PORT[1]}|${VOL_PORT[3]}) ){3}$" "$ports"
-	check "volume 2 dead: GET $key answers within ${LIMIT_MS} ms" 0 "$slow"
-	check "volume 2 dead: the redirects of $key serve its bytes" ok "$bytes"
+}
+
+stop_volume 2
+for key in "${KEYS[@]}"; do
+	read_three "$key"
+	# A redirect to the dead volume would fail the read.
+	check "volume 2 dead: 3 reads of $key get its value from volume 1 or 3" "200 200 200 " "$READS"
+	check "volume 2 dead: GET $key answers within ${LIMIT_MS} ms" 0 "$SLOW"
 done
 
 printf 'a new value' >"$WORK/new"
@@ -89,23 +97,25 @@ restart_volume 2
 req PUT /f/new --data-binary @"$WORK/new"
 check "volume 2 back: the failed PUT now answers 201" 201 "$STATUS"
 check_get "volume 2 back: the new key" /f/new /f/new "$WORK/new" "$(key_volumes /f/new 3 1 "${VOLS[@]}")"
-req GET "$SINGLE$lone"
-check "volume 2 back: the single-replica key is found again" 302 "$STATUS"
-check "volume 2 back: on volume 2" "${VOL_PORT[2]}" "$(location_port)"
+check_get "volume 2 back: the single-replica key is found again" "$SINGLE$lone" "$lone" \
+	"$WORK/lone" "${VOL_NAME[2]}"
 
 # ---- a hung volume: it accepts connections and never answers -----------------------
 
-pause_volume 3
-for key in "${KEYS[@]}" "${KEYS[@]}"; do
-	timed_req GET "$key"
-	echo "# GET $key with volume 3 hung took $ELAPSED ms"
-	check "volume 3 hung: GET $key answers 302" 302 "$STATUS"
-	check_in "volume 3 hung: GET $key redirects to volume 1 or 2" "$(location_port)" \
-		"${VOL_PORT[1]}" "${VOL_PORT[2]}"
-	check "volume 3 hung: GET $key answers within ${LIMIT_MS} ms" yes \
-		"$([ "$ELAPSED" -lt "$LIMIT_MS" ] && echo yes || echo "no, $ELAPSED ms")"
-done
-resume_volume 3
+# A stopped process is the hang; a local directory cannot be made to hang.
+if with_nginx_volumes "a hung volume"; then
+	pause_volume 3
+	for key in "${KEYS[@]}" "${KEYS[@]}"; do
+		timed_req GET "$key"
+		echo "# GET $key with volume 3 hung took $ELAPSED ms"
+		check "volume 3 hung: GET $key answers 302" 302 "$STATUS"
+		check_in "volume 3 hung: GET $key redirects to volume 1 or 2" "$(location_port)" \
+			"${VOL_PORT[1]}" "${VOL_PORT[2]}"
+		check "volume 3 hung: GET $key answers within ${LIMIT_MS} ms" yes \
+			"$([ "$ELAPSED" -lt "$LIMIT_MS" ] && echo yes || echo "no, $ELAPSED ms")"
+	done
+	resume_volume 3
+fi
 
 # ---- the master restarts -----------------------------------------------------------
 

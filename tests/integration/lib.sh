@@ -1,26 +1,60 @@
 # lib.sh - the harness shared by mkv's integration tests (sourced, not run).
 #
-# A test sources this file, starts real nginx volume servers (mkv-volume) and
-# real mkv masters on free loopback ports inside one temporary directory,
-# drives them over HTTP with curl, asserts with check(), and ends with finish.
-# Whatever happens, the EXIT trap stops every process the test started (and
-# waits for it) and removes the temporary directory.
+# A test sources this file, starts volumes and real mkv masters on free
+# loopback ports inside one temporary directory, drives them over HTTP with
+# curl, asserts with check(), and ends with finish. Whatever happens, the EXIT
+# trap stops every process the test started (and waits for it) and removes the
+# temporary directory.
+#
+# The same test runs over every pair of backends: the environment chooses them,
+# and the helpers below assert what each pair makes a client see.
 #
 # Environment (set by `make check`; defaults suit a build in the source tree):
 #   top_builddir, top_srcdir    where mkv, mkv-volume and the sources are
-#   MKV_TEST_PLUGINDIR          the directory holding leveldb.so and nginx.so
+#   MKV_TEST_PLUGINDIR          the directory holding the backends' .so files
+#   MKV_TEST_INDEX              index backend: leveldb (default) or lmdb
+#   MKV_TEST_VOLUME             volume backend: nginx (default: mkv-volume
+#                               servers) or local (directories the master
+#                               serves itself)
+#   MKV_TEST_CONFIG             when set, a file of INI sections (backend
+#                               options): start_mkv then starts every master as
+#                               `mkv -config FILE server` alone, FILE holding
+#                               its settings as top-level keys, then these
 #   MKV_TEST_WAIT               seconds a server may take to start (default 20)
 #
-# Processes:
-#   start_volume I [PORT]       start volume I (dir $WORK/volI) on a free port,
-#                               or on PORT; sets VOL_PORT[I], VOL_DIR[I], VOL_PID[I]
-#   stop_volume I               stop volume I (its files stay)
-#   restart_volume I            stop it, start it again on the same port and dir
+# Backends:
+#   use_backends INDEX VOLUME   the backends masters and commands use from now on
+#                               (set from the environment when this file loads)
+#   BACKEND_FLAGS               -index ... -volume ...: the backends under test,
+#                               for mkv commands a test runs itself
+#   LIVE_GET                    what GET/HEAD of a live key answers: 302 (nginx:
+#                               a redirect to a replica) or 200 (local: the value)
+#   with_nginx_volumes WHAT     true with nginx volumes; otherwise says that WHAT
+#                               (something only an nginx volume can do) is skipped
+#   require_nginx               exit 77 (skip) when nginx is not installed
+#
+# Volumes (volume I keeps its files in VOL_DIR[I] = $WORK/diskI/vol):
+#   start_volume I [PORT]       nginx: start mkv-volume over VOL_DIR[I] on a free
+#                               port (or PORT), sets VOL_PORT[I], VOL_PID[I];
+#                               local: create the directory. Sets VOL_NAME[I],
+#                               the volume as -volumes and Key-Volumes name it
+#                               (127.0.0.1:PORT, or the directory)
+#   stop_volume I               the volume dies, its files stay: nginx stops;
+#                               local: $WORK/diskI is renamed away, as when a
+#                               disk is unmounted (the directory's parent is gone)
+#   restart_volume I            stop it, start it again (same port, same files)
+#   switch_volumes BACKEND      stop every volume and start each again over the
+#                               same directory with BACKEND (nginx or local)
 #   pause_volume I / resume_volume I   SIGSTOP / SIGCONT the whole nginx of volume I
+#                               (nginx only: a local directory cannot hang)
+#   volumes_flag                every started volume's VOL_NAME, comma-joined
+#
+# Masters:
 #   start_mkv [FLAGS...]        start a master with FLAGS plus, unless FLAGS give
 #                               them, -port (free), -volumes (every started
-#                               volume), -db ($WORK/dbN), -plugindir; sets
-#                               MKV_PORT, MKV_URL, MKV_PID, MKV_DB, MKV_ARGS
+#                               volume), -db ($WORK/dbN), -plugindir, -index and
+#                               -volume; sets MKV_PORT, MKV_URL, MKV_PID, MKV_DB,
+#                               MKV_ARGS (MKV_CONFIG too when MKV_TEST_CONFIG is set)
 #   launch_mkv PORT ARGS...     start `mkv ARGS...` exactly as given and wait
 #                               until it answers on PORT; sets MKV_PID
 #   launch_free WHAT ARGS...    the same on a free port that replaces @PORT@ in
@@ -34,12 +68,25 @@
 #   req METHOD URL [CURL ARGS...]   one request, redirects not followed; sets
 #                               STATUS, headers in $HDRS, body in $BODY. A URL
 #                               starting with / is relative to $MKV_URL.
+#   read_value URL [CURL ARGS...]   GET as a client reads a value, following a
+#                               redirect; STATUS, $HDRS and $BODY are the final
+#                               answer's (a volume's with nginx, the master's
+#                               with local)
 #   hdr NAME [FILE]             a header of the last response (case-insensitive,
 #                               \r stripped), or "<absent>"
 #   location_port               the port of the last response's Location
 #   fetch URL FILE              GET URL into FILE (no redirects); prints the status
-#   check_get NAME URLPATH KEY FILE KEYVOLUMES   the checks of a live key's GET:
-#                               302 to a replica, its headers, the bytes of FILE
+#   follow FILE                 the final status of the last answer for a client
+#                               that follows it (a redirect fetched), the value
+#                               it gets in FILE
+#   check_get NAME URLPATH KEY FILE KEYVOLUMES   the checks of a live key's GET
+#                               (HEAD with CHECK_METHOD=HEAD): LIVE_GET, the
+#                               value's headers, and the bytes of FILE (nginx:
+#                               302 to a replica that serves them; local: 200
+#                               with them, Content-Length, Accept-Ranges)
+#   list_keys / list_next       the decoded keys (one a line) / the next of the
+#                               listing in $BODY (with jq). A key that is not
+#                               UTF-8 is listed with U+FFFD for each bad byte.
 #
 # Keys (a key is the decoded URL path, leading / included):
 #   key_path KEY                /xx/yy/<base64 of KEY>: its path on a volume
@@ -47,8 +94,9 @@
 #   urlencode KEY               KEY percent-encoded for a URL path
 #   key_volumes KEY N SUBVOLS VOLUME...   the N replicas rendezvous hashing
 #                               picks, comma-joined (what Key-Volumes shows)
+#   replica_file REPLICA KEY    the file holding KEY on REPLICA (a Key-Volumes
+#                               entry: a VOL_NAME, /svXX appended with subvolumes)
 #   volume_files                the number of value files on every volume
-#   json_keys JSON / json_next JSON     decoded keys (one a line) / next of a listing
 #
 # Assertions:
 #   check NAME EXPECTED ACTUAL  ok when equal
@@ -69,6 +117,9 @@ export LC_ALL=C # byte semantics: ${#s} and ${s:i:1} count bytes
 : "${top_builddir:=$top_srcdir}"
 : "${MKV_TEST_PLUGINDIR:=$top_builddir/plugins/.libs}"
 : "${MKV_TEST_WAIT:=20}"
+: "${MKV_TEST_INDEX:=leveldb}"
+: "${MKV_TEST_VOLUME:=nginx}"
+: "${MKV_TEST_CONFIG:=}"
 
 MKV=$top_builddir/mkv
 MKV_VOLUME=$top_builddir/mkv-volume
@@ -78,11 +129,13 @@ FAILED=0
 FINISHED=false
 ALL_PIDS=()
 USED_PORTS=" "
-declare -a VOL_PORT VOL_DIR VOL_PID
+declare -a VOL_PORT VOL_DIR VOL_PID VOL_NAME
 # shellcheck disable=SC2034 # for the tests
-MKV_PORT='' MKV_URL='' MKV_PID='' MKV_DB='' MKV_ARGS=()
+MKV_PORT='' MKV_URL='' MKV_PID='' MKV_DB='' MKV_ARGS=() MKV_CONFIG=''
 MKV_COUNT=0
 STATUS=
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+SANITIZER_REPORT='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: '
 
 # ---- assertions ---------------------------------------------------------------
 
@@ -212,6 +265,16 @@ cleanup() {
 	for pid in "${ALL_PIDS[@]}"; do
 		stop_pid "$pid"
 	done
+	# A sanitizer's report in a server's log fails the test (scripts/check-sanitizers.sh).
+	local logs log
+	if [ -n "${WORK:-}" ] && logs=$(grep -lsE "$SANITIZER_REPORT" "$WORK"/*.log); then
+		for log in $logs; do
+			echo "# --- sanitizer report in $log ---"
+			sed 's/^/# /' "$log"
+		done
+		echo "not ok - a process of this test reported a sanitizer error (see its log above)"
+		rc=1
+	fi
 	if ! $FINISHED; then
 		echo "# stopped before the end (status $rc)"
 		echo "$PASSED passed, $FAILED failed"
@@ -295,10 +358,60 @@ lost_port() {
 	tail -n "+$(($2 + 1))" "$1" | grep -qi 'address already in use' || port_busy "$3"
 }
 
+# ---- backends -----------------------------------------------------------------------
+
+use_backends() {
+	case $1 in
+	leveldb | lmdb) ;;
+	*) bail "MKV_TEST_INDEX must be leveldb or lmdb, not '$1'" ;;
+	esac
+	MKV_TEST_INDEX=$1
+	case $2 in
+	nginx) LIVE_GET=302 ;;
+	local) LIVE_GET=200 ;;
+	*) bail "MKV_TEST_VOLUME must be nginx or local, not '$2'" ;;
+	esac
+	MKV_TEST_VOLUME=$2
+	# shellcheck disable=SC2034 # for the tests
+	BACKEND_FLAGS=(-index "$MKV_TEST_INDEX" -volume "$MKV_TEST_VOLUME")
+}
+
+with_nginx_volumes() {
+	[ "$MKV_TEST_VOLUME" = nginx ] && return 0
+	echo "# skipped with $MKV_TEST_VOLUME volumes (nginx volumes only): $1"
+	return 1
+}
+
+require_nginx() {
+	local nginx_bin
+	nginx_bin=$(sed -n "s/^NGINX='\(.*\)'$/\1/p" "$MKV_VOLUME")
+	if ! command -v "${nginx_bin:-nginx}" >/dev/null 2>&1; then
+		echo "nginx (${nginx_bin:-nginx}) is not installed: skipping"
+		exit 77
+	fi
+}
+
+# ---- volumes --------------------------------------------------------------------------
+
 start_volume() {
-	local i=$1 fixed=${2:-} port attempt log mark
-	VOL_DIR[i]=$WORK/vol$i
+	local i=$1
+	VOL_DIR[i]=$WORK/disk$i/vol
+	if [ -d "$WORK/disk$i.unmounted" ]; then # unmounted by stop_volume: mount it again
+		mv -- "$WORK/disk$i.unmounted" "$WORK/disk$i" || bail "volume $i: cannot mount it again"
+	fi
 	mkdir -p -- "${VOL_DIR[i]}"
+	case $MKV_TEST_VOLUME in
+	nginx) start_nginx_volume "$@" ;;
+	local)
+		unset 'VOL_PORT[i]' 'VOL_PID[i]'
+		VOL_NAME[i]=${VOL_DIR[i]}
+		;;
+	esac
+}
+
+# start_nginx_volume I [PORT]: mkv-volume over VOL_DIR[I].
+start_nginx_volume() {
+	local i=$1 fixed=${2:-} port attempt log mark
 	log=$WORK/vol$i.log
 	for ((attempt = 0; attempt < 5; attempt++)); do
 		if [ -n "$fixed" ]; then
@@ -313,6 +426,7 @@ start_volume() {
 		if wait_http "$SPAWNED" "$port" "$log"; then
 			VOL_PORT[i]=$port
 			VOL_PID[i]=$SPAWNED
+			VOL_NAME[i]=127.0.0.1:$port
 			return 0
 		fi
 		stop_pid "$SPAWNED"
@@ -323,13 +437,33 @@ start_volume() {
 }
 
 stop_volume() {
-	stop_pid "${VOL_PID[$1]}"
-	VOL_PID[$1]=
+	case $MKV_TEST_VOLUME in
+	nginx)
+		stop_pid "${VOL_PID[$1]:-}"
+		VOL_PID[$1]=
+		;;
+	local)
+		if [ -d "$WORK/disk$1" ]; then
+			mv -- "$WORK/disk$1" "$WORK/disk$1.unmounted" || bail "volume $1: cannot unmount it"
+		fi
+		;;
+	esac
 }
 
 restart_volume() {
 	stop_volume "$1"
-	start_volume "$1" "${VOL_PORT[$1]}"
+	start_volume "$1" "${VOL_PORT[$1]:-}"
+}
+
+switch_volumes() {
+	local i
+	for i in "${!VOL_DIR[@]}"; do
+		stop_volume "$i"
+	done
+	use_backends "$MKV_TEST_INDEX" "$1"
+	for i in "${!VOL_DIR[@]}"; do
+		start_volume "$i"
+	done
 }
 
 # pause_volume I: stop every nginx process of volume I; its port still accepts
@@ -346,13 +480,9 @@ resume_volume() {
 	kill -CONT "$pid" "${tree[@]}"
 }
 
-# volumes_flag: the -volumes value listing every volume started so far, in order.
 volumes_flag() {
-	local i list=
-	for i in "${!VOL_PORT[@]}"; do
-		list+=${list:+,}127.0.0.1:${VOL_PORT[i]}
-	done
-	echo "$list"
+	local IFS=,
+	echo "${VOL_NAME[*]}"
 }
 
 # has_flag NAME ARGS...: true when ARGS set -NAME (any of the -x v, -x=v, --x forms).
@@ -415,7 +545,45 @@ start_mkv() {
 	has_flag volumes "$@" || args+=(-volumes "$(volumes_flag)")
 	has_flag db "$@" || args+=(-db "$WORK/db$MKV_COUNT")
 	has_flag plugindir "$@" || args+=(-plugindir "$MKV_TEST_PLUGINDIR")
-	launch_free mkv -port @PORT@ "${args[@]}" server
+	has_flag index "$@" || args+=(-index "$MKV_TEST_INDEX")
+	has_flag volume "$@" || args+=(-volume "$MKV_TEST_VOLUME")
+	if [ -z "$MKV_TEST_CONFIG" ]; then
+		launch_free mkv -port @PORT@ "${args[@]}" server
+		return
+	fi
+	MKV_CONFIG=$WORK/mkv$MKV_COUNT.conf
+	CONFIG_FLAGS=("${args[@]}")
+	LAUNCH_HOOK=write_config_of_flags launch_free "mkv -config $MKV_CONFIG server" \
+		-config "$MKV_CONFIG" server
+	# shellcheck disable=SC2034 # for the tests
+	MKV_DB=$(db_of "${args[@]}")
+}
+
+# write_config_of_flags PORT: write MKV_CONFIG, a master's configuration: port
+# PORT, CONFIG_FLAGS as top-level keys (a flag without a value is "= true"),
+# then the sections of the file MKV_TEST_CONFIG.
+# shellcheck disable=SC2317 # called through LAUNCH_HOOK
+write_config_of_flags() {
+	local flags=("${CONFIG_FLAGS[@]}") i=0 name
+	{
+		echo "; one master's settings, written by the test harness"
+		echo "port = $1"
+		while [ "$i" -lt "${#flags[@]}" ]; do
+			name=${flags[i]#-}
+			name=${name#-}
+			if [[ $name == *=* ]]; then
+				echo "${name%%=*} = ${name#*=}"
+			elif [ $((i + 1)) -lt "${#flags[@]}" ] && [[ ${flags[i + 1]} != -* ]]; then
+				i=$((i + 1))
+				echo "$name = ${flags[i]}"
+			else
+				echo "$name = true"
+			fi
+			i=$((i + 1))
+		done
+		echo
+		cat -- "$MKV_TEST_CONFIG"
+	} >"$MKV_CONFIG"
 }
 
 # db_of ARGS...: the -db value among ARGS.
@@ -497,29 +665,79 @@ same_bytes() {
 	cmp -s -- "$1" "$2"
 }
 
-# check_get NAME URLPATH KEY FILE KEYVOLUMES: GET URLPATH answers 302 to one of
-# KEYVOLUMES (what Key-Volumes must say) with the value's headers, and the
-# Location serves exactly FILE. HEAD when CHECK_METHOD=HEAD.
+# read_value URL [CURL ARGS...]: see the top of this file.
+read_value() {
+	local url=$1
+	shift
+	[[ $url == /* ]] && url=$MKV_URL$url
+	STATUS=$(curl "${CURL_OPTS[@]}" -L -o "$BODY" -D "$WORK/all-headers" -w '%{http_code}' "$@" "$url")
+	# Each answer's headers start with its status line: keep the last answer's.
+	awk '/^HTTP\// { n = 0 } { line[n++] = $0 } END { for (i = 0; i < n; i++) print line[i] }' \
+		"$WORK/all-headers" >"$HDRS"
+}
+
+# follow FILE: prints the status of the last answer (req) as a client ends up
+# with it, with the value it leads to in FILE: a redirect's Location fetched,
+# or the answer itself.
+follow() {
+	case $STATUS in
+	301 | 302 | 303 | 307 | 308) fetch "$(hdr Location)" "$1" ;;
+	*) cp -- "$BODY" "$1" && echo "$STATUS" ;;
+	esac
+}
+
+# check_get NAME URLPATH KEY FILE KEYVOLUMES: GET URLPATH of live KEY answers
+# what the volume backend answers (LIVE_GET) with the value's headers
+# (Key-Volumes must be KEYVOLUMES), and the client gets exactly FILE's bytes.
+# HEAD when CHECK_METHOD=HEAD.
 check_get() {
-	local name=$1 url=$2 key=$3 file=$4 kv=$5 path replicas r choices=() method=${CHECK_METHOD:-GET}
+	local name=$1 url=$2 key=$3 file=$4 kv=$5 method=${CHECK_METHOD:-GET}
+	req "$method" "$url"
+	check "$name: $method answers $LIVE_GET" "$LIVE_GET" "$STATUS"
+	check "$name: Content-Md5 is the MD5 of the value" "$(md5_hex <"$file")" "$(hdr Content-Md5)"
+	check "$name: Key-Volumes lists the replicas" "$kv" "$(hdr Key-Volumes)"
+	check "$name: Key-Balance" balanced "$(hdr Key-Balance)"
+	case $MKV_TEST_VOLUME in
+	nginx) check_redirect "$name" "$key" "$file" "$kv" "$method" ;;
+	local) check_served "$name" "$file" "$method" ;;
+	esac
+}
+
+# check_redirect NAME KEY FILE KEYVOLUMES METHOD: the last answer is an empty
+# redirect to one of KEYVOLUMES, which serves FILE's bytes.
+check_redirect() {
+	local name=$1 key=$2 file=$3 kv=$4 method=$5 path replicas r choices=() loc
 	path=$(key_path "$key")
 	IFS=, read -ra replicas <<<"$kv"
 	for r in "${replicas[@]}"; do
 		choices+=("http://$r$path")
 	done
-	req "$method" "$url"
-	check "$name: $method answers 302" 302 "$STATUS"
-	check_in "$name: Location is a replica of the key" "$(hdr Location)" "${choices[@]}"
-	check "$name: Content-Md5 is the MD5 of the value" "$(md5_hex <"$file")" "$(hdr Content-Md5)"
-	check "$name: Key-Volumes lists the replicas" "$kv" "$(hdr Key-Volumes)"
-	check "$name: Key-Balance" balanced "$(hdr Key-Balance)"
+	loc=$(hdr Location)
+	check_in "$name: Location is a replica of the key" "$loc" "${choices[@]}"
 	check "$name: Content-Length" 0 "$(hdr Content-Length)"
 	if [ "$method" = GET ]; then
-		local loc
-		loc=$(hdr Location)
 		check "$name: the Location answers 200" 200 "$(fetch "$loc" "$WORK/fetched")"
 		check_cmd "$name: the Location serves the value's bytes" same_bytes "$file" "$WORK/fetched"
 	fi
+}
+
+# check_served NAME FILE METHOD: the last answer is the master sending FILE itself.
+check_served() {
+	local name=$1 file=$2 method=$3
+	check "$name: no Location" "<absent>" "$(hdr Location)"
+	check "$name: Content-Length is the value's size" "$(wc -c <"$file")" "$(hdr Content-Length)"
+	check "$name: Accept-Ranges" bytes "$(hdr Accept-Ranges)"
+	if [ "$method" = GET ]; then
+		check_cmd "$name: the body is the value's bytes" same_bytes "$file" "$BODY"
+	fi
+}
+
+list_keys() {
+	jq -r '.keys[]' "$BODY"
+}
+
+list_next() {
+	jq -r '.next' "$BODY"
 }
 
 # ---- keys -------------------------------------------------------------------------
@@ -568,99 +786,24 @@ urlencode() {
 	echo "$out"
 }
 
+replica_file() {
+	local replica=$1 key=$2 i
+	for i in "${!VOL_NAME[@]}"; do
+		case $replica in
+		"${VOL_NAME[i]}") echo "${VOL_DIR[i]}$(key_path "$key")" && return ;;
+		"${VOL_NAME[i]}"/sv??) echo "${VOL_DIR[i]}/${replica##*/}$(key_path "$key")" && return ;;
+		esac
+	done
+	echo "<$replica is no volume of this test>"
+}
+
+# volume_files: hidden files (nginx's state, unfinished writes) are no values.
 volume_files() {
 	local i n=0
 	for i in "${!VOL_DIR[@]}"; do
-		n=$((n + $(find "${VOL_DIR[i]}" -path "${VOL_DIR[i]}/.nginx" -prune -o -type f -print | wc -l)))
+		n=$((n + $(find "${VOL_DIR[i]}" -name '.*' -prune -o -type f -print 2>/dev/null | wc -l)))
 	done
 	echo "$n"
-}
-
-# utf8 CODEPOINT: the UTF-8 bytes of a code point.
-utf8() {
-	local c=$1 bytes
-	if ((c < 0x80)); then
-		bytes=$(printf '\\x%02x' "$c")
-	elif ((c < 0x800)); then
-		bytes=$(printf '\\x%02x\\x%02x' $((0xC0 | c >> 6)) $((0x80 | (c & 0x3F))))
-	elif ((c < 0x10000)); then
-		bytes=$(printf '\\x%02x\\x%02x\\x%02x' $((0xE0 | c >> 12)) $((0x80 | (c >> 6 & 0x3F))) \
-			$((0x80 | (c & 0x3F))))
-	else
-		bytes=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((0xF0 | c >> 18)) $((0x80 | (c >> 12 & 0x3F))) \
-			$((0x80 | (c >> 6 & 0x3F))) $((0x80 | (c & 0x3F))))
-	fi
-	printf '%b' "$bytes"
-}
-
-# json_string JSON POS: decode the JSON string whose opening quote is at POS;
-# sets JSTR to its value and JPOS just past its closing quote.
-json_string() {
-	local s=$1 i=$(($2 + 1)) c hi lo
-	JSTR=
-	while [ "$i" -lt "${#s}" ]; do
-		c=${s:i:1}
-		case $c in
-		'"')
-			JPOS=$((i + 1))
-			return 0
-			;;
-		\\)
-			c=${s:i+1:1}
-			i=$((i + 2))
-			case $c in
-			b) JSTR+=$'\b' ;;
-			f) JSTR+=$'\f' ;;
-			n) JSTR+=$'\n' ;;
-			r) JSTR+=$'\r' ;;
-			t) JSTR+=$'\t' ;;
-			u)
-				hi=$((16#${s:i:4}))
-				i=$((i + 4))
-				if ((hi >= 0xD800 && hi < 0xDC00)) && [ "${s:i:2}" = '\u' ]; then
-					lo=$((16#${s:i+2:4}))
-					i=$((i + 6))
-					hi=$((0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)))
-				fi
-				JSTR+=$(utf8 "$hi")
-				;;
-			*) JSTR+=$c ;;
-			esac
-			continue
-			;;
-		*) JSTR+=$c ;;
-		esac
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# json_keys JSON: the keys of a listing, decoded, one a line.
-json_keys() {
-	local s=$1 rest pos
-	rest=${s#*\"keys\":}
-	[ "$rest" != "$s" ] || return 1
-	pos=$((${#s} - ${#rest}))
-	while [ "$pos" -lt "${#s}" ]; do
-		case ${s:pos:1} in
-		'"')
-			json_string "$s" "$pos" || return 1
-			printf '%s\n' "$JSTR"
-			pos=$JPOS
-			;;
-		']') return 0 ;;
-		*) pos=$((pos + 1)) ;;
-		esac
-	done
-}
-
-# json_next JSON: the next of a listing, decoded.
-json_next() {
-	local s=$1 rest
-	rest=${s#*\"next\":}
-	[ "$rest" != "$s" ] || return 1
-	rest=${rest#"${rest%%[! ]*}"}
-	json_string "$rest" 0 && printf '%s\n' "$JSTR"
 }
 
 # ---- setup --------------------------------------------------------------------------
@@ -678,13 +821,15 @@ command -v curl >/dev/null 2>&1 || {
 	echo "curl is not installed: skipping"
 	exit 77
 }
-nginx_bin=$(sed -n "s/^NGINX='\(.*\)'$/\1/p" "$MKV_VOLUME")
-if ! command -v "${nginx_bin:-nginx}" >/dev/null 2>&1; then
-	echo "nginx (${nginx_bin:-nginx}) is not installed: skipping"
-	exit 77
-fi
+command -v jq >/dev/null 2>&1 || {
+	echo "jq is not installed: the tests read listings with it (apt-get install jq)"
+	exit 99
+}
+use_backends "$MKV_TEST_INDEX" "$MKV_TEST_VOLUME"
+[ "$MKV_TEST_VOLUME" = nginx ] && require_nginx
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mkv-it.XXXXXX") || exit 99
 HDRS=$WORK/headers
 BODY=$WORK/body
 echo "# work dir $WORK"
+echo "# backends: index $MKV_TEST_INDEX, volume $MKV_TEST_VOLUME${MKV_TEST_CONFIG:+, masters configured by file}"

@@ -11,7 +11,7 @@ for i in 1 2 3 4 5; do
 	start_volume "$i"
 done
 ALL5=$(volumes_flag)
-FIRST3=127.0.0.1:${VOL_PORT[1]},127.0.0.1:${VOL_PORT[2]},127.0.0.1:${VOL_PORT[3]}
+FIRST3=${VOL_NAME[1]},${VOL_NAME[2]},${VOL_NAME[3]}
 FLAGS=(-replicas 2 -subvolumes 3)
 DB=$WORK/index
 
@@ -19,22 +19,13 @@ DB=$WORK/index
 maintenance() {
 	local volumes=$1
 	shift
-	OUT=$("$MKV" -volumes "$volumes" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" "${FLAGS[@]}" "$@" 2>&1)
+	OUT=$("$MKV" -volumes "$volumes" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" "${BACKEND_FLAGS[@]}" \
+		"${FLAGS[@]}" "$@" 2>&1)
 	RC=$?
 }
 
 value_of() {
 	echo "$WORK/value$(printf '%s' "$1" | md5_hex)"
-}
-
-# file_of REPLICA KEY: where REPLICA ("127.0.0.1:PORT/svXX") keeps KEY on disk.
-file_of() {
-	local replica=$1 key=$2 port i
-	port=${replica#*:}
-	port=${port%%/*}
-	for i in "${!VOL_PORT[@]}"; do
-		[ "${VOL_PORT[i]}" = "$port" ] && echo "${VOL_DIR[i]}/${replica#*/}$(key_path "$key")"
-	done
 }
 
 # check_layout STEP VOLUMES: every key reads back intact from a master on
@@ -53,7 +44,7 @@ check_layout() {
 		check_cmd "$step: $key reads back intact" same_bytes "$(value_of "$key")" "$WORK/got"
 		IFS=, read -ra replicas <<<"$want"
 		for r in "${replicas[@]}"; do
-			[ -f "$(file_of "$r" "$key")" ] && copies=$((copies + 1))
+			[ -f "$(replica_file "$r" "$key")" ] && copies=$((copies + 1))
 		done
 	done
 	check "$step: every placement replica holds its copy" $((2 * ${#KEYS[@]})) "$copies"
@@ -91,19 +82,24 @@ check "rebalance of a balanced index exits 0" 0 "$RC"
 check_match "  and moves nothing" "30 keys, 0 moved" "$OUT"
 
 # Killed halfway: volume 2 hangs (its port accepts, nothing answers) with a
-# long voltimeout, so the rebalance is stuck mid-way when it is killed.
-pause_volume 2
-"$MKV" -volumes "$FIRST3" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" "${FLAGS[@]}" \
-	-workers 1 -voltimeout 60s rebalance >"$WORK/killed.log" 2>&1 &
-victim=$!
-sleep 2
-check_cmd "the rebalance is still running after 2 s" proc_alive "$victim"
-kill -KILL "$victim"
-wait "$victim" 2>/dev/null
-resume_volume 2
+# long voltimeout, so the rebalance is stuck mid-way when it is killed. Only a
+# stopped nginx can hang like that: with local volumes it simply runs.
+step="5 -> 3 again"
+if with_nginx_volumes "a rebalance killed halfway"; then
+	step="5 -> 3, killed and run again"
+	pause_volume 2
+	"$MKV" -volumes "$FIRST3" -db "$DB" -plugindir "$MKV_TEST_PLUGINDIR" "${BACKEND_FLAGS[@]}" \
+		"${FLAGS[@]}" -workers 1 -voltimeout 60s rebalance >"$WORK/killed.log" 2>&1 &
+	victim=$!
+	sleep 2
+	check_cmd "the rebalance is still running after 2 s" proc_alive "$victim"
+	kill -KILL "$victim"
+	wait "$victim" 2>/dev/null
+	resume_volume 2
+fi
 maintenance "$FIRST3" rebalance
-check "the rebalance run again after the kill exits 0" 0 "$RC"
-check_layout "5 -> 3, killed and run again" "$FIRST3"
+check "$step: the rebalance exits 0" 0 "$RC"
+check_layout "$step" "$FIRST3"
 
 # REBALANCE /key over HTTP moves one key.
 start_mkv -volumes "$ALL5" -db "$DB" "${FLAGS[@]}"

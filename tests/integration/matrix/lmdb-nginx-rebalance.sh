@@ -1,0 +1,3 @@
+#!/bin/bash
+# rebalance.sh over the LMDB index and nginx volumes.
+MKV_TEST_INDEX=lmdb MKV_TEST_VOLUME=nginx exec bash "$(dirname "${BASH_SOURCE[0]}")/../rebalance.sh"
