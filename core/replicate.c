@@ -74,7 +74,13 @@ static void stop_locked(struct mkv_fanout *f, int rc, const char *message)
 	pthread_cond_broadcast(&f->more_space);
 }
 
-/* The backend's source: the next bytes of the ring for this writer. */
+/* Whether w can start the value again: the ring still holds its first byte. Locked. */
+static bool can_rewind_locked(const struct writer *w)
+{
+	return w->pos == 0 || w->f->written <= MKV_FANOUT_BUFFER;
+}
+
+/* The backend's source: the next bytes of the ring for this writer (cap 0: rewind). */
 static ssize_t writer_source(void *ctx, void *buf, size_t cap)
 {
 	struct writer *w = ctx;
@@ -82,6 +88,13 @@ static ssize_t writer_source(void *ctx, void *buf, size_t cap)
 	size_t off, n;
 
 	pthread_mutex_lock(&f->mu);
+	if (cap == 0) {
+		int rc = can_rewind_locked(w) ? 0 : MKV_E_UNSUPPORTED;
+		if (rc == 0)
+			w->pos = 0;
+		pthread_mutex_unlock(&f->mu);
+		return rc;
+	}
 	while (!f->stopping && w->pos == f->written && w->pos < f->length)
 		pthread_cond_wait(&f->more_data, &f->mu);
 	if (f->stopping) {
@@ -109,8 +122,9 @@ static ssize_t writer_source(void *ctx, void *buf, size_t cap)
 
 /*
  * The next spare replica for a writer whose replica did not answer, or NULL.
- * Only a writer that has taken no byte yet can move: the ring still holds
- * the value from its first byte, since the producer waits for every writer.
+ * A writer can move while the ring still holds the value from its first
+ * byte: it has taken none yet (the producer waits for every writer), or the
+ * producer has not yet gone round the ring.
  */
 static const char *take_spare(struct writer *w, int rc)
 {
@@ -120,8 +134,10 @@ static const char *take_spare(struct writer *w, int rc)
 	if (rc != MKV_E_UNAVAILABLE && rc != MKV_E_TIMEOUT)
 		return NULL;
 	pthread_mutex_lock(&f->mu);
-	if (w->pos == 0 && !f->stopping && f->spares && f->next_spare < f->spares->count)
+	if (can_rewind_locked(w) && !f->stopping && f->spares && f->next_spare < f->spares->count) {
 		spare = f->spares->items[f->next_spare++];
+		w->pos = 0;
+	}
 	pthread_mutex_unlock(&f->mu);
 	return spare;
 }
@@ -262,8 +278,10 @@ int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
 	int rc;
 
 	pthread_mutex_lock(&f->mu);
-	if (abort || f->written < f->length)
-		stop_locked(f, MKV_E_ABORTED, "the client sent less than Content-Length");
+	if (abort)
+		stop_locked(f, MKV_E_ABORTED, "the PUT was abandoned");
+	else if (f->written < f->length)
+		stop_locked(f, MKV_E_INVAL, "the body is shorter than its Content-Length");
 	pthread_mutex_unlock(&f->mu);
 	for (size_t i = 0; i < f->n; i++) {
 		if (f->w[i].started)

@@ -25,8 +25,9 @@ struct mkv_fanout;
 
 /*
  * mkv_fanout_start - start writing length bytes to path on every replica.
- * A replica that does not answer before taking any byte is replaced by the
- * next of spares not yet used (NULL or empty for none). With md5 true, the
+ * A replica that does not answer is replaced by the next of spares not yet
+ * used (NULL or empty for none), as long as the ring still holds the value
+ * from its first byte. With md5 true, the
  * MD5 of the bytes is computed on the way. Both lists must outlive f.
  * Returns 0 with *out set, or MKV_E_NOMEM.
  */
@@ -43,9 +44,10 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len);
 
 /*
- * mkv_fanout_finish - wait for every writer and free f. With abort true (or
- * when fewer than length bytes were written) the writers are stopped first.
- * Returns 0 when every replica was written completely, else the first error,
+ * mkv_fanout_finish - wait for every writer and free f. With abort true, or
+ * when fewer than length bytes were written (MKV_E_INVAL), the writers are
+ * stopped first. Returns 0 when every replica was written completely, else
+ * the first error,
  * with its message (naming the replica) in mkv_error_message(). The lowercase
  * hex MD5 goes to md5_hex when it was requested and all went well. Per
  * replica of the list given to start, where[i] is the replica written in its

@@ -39,6 +39,8 @@ struct request {
 	size_t key_len;
 	struct mkv_put *put; /* a PUT whose body is still arriving */
 	bool put_failed;     /* its replicas failed: the rest of the body is dropped */
+	bool refused;        /* a PUT refused before its body: answer sent once it is read */
+	struct mkv_reply refusal;
 };
 
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
@@ -160,6 +162,13 @@ static void begin_put(struct mkv_store *store, struct MHD_Connection *conn,
 	uint64_t length = 0;
 	char *end;
 
+	/* A chunked body overrides Content-Length (RFC 9112): the two could disagree. */
+	if (cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					      MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		mkv_reply_error(r, MHD_HTTP_BAD_REQUEST,
+				"a PUT has either Content-Length or Transfer-Encoding, not both");
+		return;
+	}
 	if (cl) {
 		errno = 0;
 		length = strtoull(cl, &end, 10);
@@ -194,11 +203,21 @@ static void dispatch(struct mkv_store *store, struct MHD_Connection *conn,
 		r->status = MHD_HTTP_METHOD_NOT_ALLOWED;
 }
 
+/* Whether the client waits for "100 Continue" before it sends the body. */
+static bool expects_continue(struct MHD_Connection *conn)
+{
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT);
+
+	return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
 /*
  * The handler, called once when the headers are in, then with each chunk of
  * body, then once more with none left. A PUT starts at the first call (so a
- * refused PUT is answered before its body is sent); everything else is
- * answered at the last, which lets microhttpd keep the connection alive.
+ * refused PUT is answered before a client that expects 100-continue sends
+ * its body); everything else is answered at the last, which lets
+ * microhttpd keep the connection alive.
  */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      const char *url, const char *method,
@@ -219,7 +238,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		if (strcmp(method, "PUT") != 0)
 			return MHD_YES;
 		dispatch(srv->store, conn, url, method, req, &r);
-		return req->put ? MHD_YES : respond(conn, &r);
+		if (req->put || expects_continue(conn))
+			return req->put ? MHD_YES : respond(conn, &r);
+		/*
+		 * The client is sending the body anyway: answering now and closing
+		 * on unread data can reset the connection before the client reads
+		 * the answer. Read (and drop) the body first.
+		 */
+		req->refusal = r;
+		req->refused = true;
+		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		if (req->put && !req->put_failed &&
@@ -231,6 +259,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	if (req->put) {
 		mkv_store_put_end(req->put, true, &r);
 		req->put = NULL;
+	} else if (req->refused) {
+		r = req->refusal;
+		req->refused = false;
 	} else {
 		dispatch(srv->store, conn, url, method, req, &r);
 	}
@@ -253,6 +284,8 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 		mkv_store_put_end(req->put, false, &r);
 		mkv_reply_free(&r);
 	}
+	if (req->refused)
+		mkv_reply_free(&req->refusal);
 	free(req->key);
 	free(req);
 	*con_cls = NULL;

@@ -694,8 +694,8 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 			r->status = 201;
 		else
 			mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
-	} else if (!complete) {
-		mkv_reply_error(r, 400, "the request body ended before Content-Length bytes");
+	} else if (!complete || rc == MKV_E_INVAL) {
+		mkv_reply_error(r, 400, "the request body does not match its Content-Length");
 	} else {
 		char key[MKV_PRINTABLE_MAX];
 		mkv_log(MKV_LOG_ERROR, "PUT %s: %s",

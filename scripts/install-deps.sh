@@ -11,7 +11,7 @@ packages=(
 	libinih-dev libjansson-dev libssl-dev libcmocka-dev
 	nginx-light curl ca-certificates
 	golang-go golang-github-syndtr-goleveldb-dev
-	clang libclang-rt-dev valgrind jq
+	clang libclang-rt-dev valgrind jq iproute2
 )
 
 missing=()

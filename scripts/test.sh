@@ -1,23 +1,62 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian machine and run mkv's whole test suite:
-# install the dependencies, build, and `make check`.
-set -euo pipefail
+# Set up a fresh Debian machine and run mkv's whole test suite: install the
+# dependencies, build, then `make check` (unit, conformance, integration over
+# every backend pair, Go compatibility, plugin SDK), the fault tests, the
+# suite under AddressSanitizer and UBSan, the unit tests under valgrind, every
+# parser's fuzzer, and `make distcheck`.
+#
+#   bash scripts/test.sh            everything (about 15 minutes on 2 cores)
+#   bash scripts/test.sh --quick    install, build and make check only
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
-[ -x configure ] || autoreconf -fi
-[ -f Makefile ] || ./configure --quiet
-make -j2
-status=0
-make -j2 check || status=$?
-# One closing line with the counts of test programs, whatever the harness printed.
-pass=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
-fail=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' || true)
-if [ "$status" -ne 0 ]; then
-	for log in tests/*/*.log; do
-		grep -q '^:test-result: \(FAIL\|ERROR\)' "${log%.log}.trs" 2>/dev/null || continue
-		echo "==== $log"; tail -n 60 "$log"
-	done
+bash scripts/install-deps.sh || exit 1
+[ -x configure ] || autoreconf -fi || exit 1
+[ -f Makefile ] || ./configure --quiet || exit 1
+make -j2 || exit 1
+
+passed=0
+failed=0
+failures=()
+
+# step NAME COMMAND...: run one check, count it, and say how it went.
+step() {
+	local name=$1 start=$SECONDS
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok ($((SECONDS - start)) s)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "=== $name: FAILED ($((SECONDS - start)) s)"
+	fi
+}
+
+# make check, printing the logs of the tests that failed.
+make_check() {
+	local status=0 log
+	make -j2 check || status=$?
+	if [ "$status" -ne 0 ]; then
+		for log in $(grep -l '^:test-result: \(FAIL\|ERROR\)' tests/*.trs tests/*/*.trs tests/*/*/*.trs 2>/dev/null); do
+			echo "==== ${log%.trs}.log"
+			tail -n 80 "${log%.trs}.log"
+		done
+	fi
+	echo "make check: $(grep -l '^:test-result: PASS' tests/*/*.trs tests/*/*/*.trs 2>/dev/null | wc -l) test programs passed"
+	return "$status"
+}
+
+step "make check" make_check
+if [ "${1:-}" != --quick ]; then
+	step "fault tests" bash scripts/check-faults.sh
+	step "sanitizers (make check under ASan and UBSan)" bash scripts/check-sanitizers.sh
+	step "valgrind (unit and conformance tests)" env MKV_BUILD="$PWD" bash scripts/check-valgrind.sh
+	step "fuzzing (every parser, 15 s each)" bash scripts/fuzz.sh 15
+	step "make distcheck" make -j2 distcheck
 fi
-echo "$pass passed, $fail failed"
-exit "$status"
+
+[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

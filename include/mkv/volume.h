@@ -29,6 +29,11 @@
  * The source of a value being written: fills at most cap bytes of buf and
  * returns how many (> 0), 0 at the end of the value, or a negative code to
  * abort the write. May block until data is available.
+ *
+ * Called with cap 0, it is asked to start the value again (a transport that
+ * must send it again, say on a fresh connection): it returns 0 when the next
+ * call gives the first byte again, or a negative code when it cannot go
+ * back (the bytes are gone), and the put then fails.
  */
 typedef ssize_t (*mkv_volume_source_fn)(void *ctx, void *buf, size_t cap);
 

@@ -24,6 +24,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
 #endif
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -132,6 +134,22 @@ static size_t discard_write(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /*
+ * A new connection to a volume gives up on data the volume does not
+ * acknowledge within timeout_ms (TCP_USER_TIMEOUT): a volume cut off the
+ * network fails a transfer on a reused connection as fast as a connect to it
+ * would, instead of after the stall limit. A pause of the source sends
+ * nothing, so it never trips this.
+ */
+static int set_socket_options(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	unsigned int ms = ((struct nginx_volume *)arg)->timeout_ms;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+	return CURL_SOCKOPT_OK;
+}
+
+/*
  * Options every request shares: URL, time limits, no signals, no path
  * rewriting, and response bodies discarded unless the slot reads them.
  */
@@ -145,6 +163,8 @@ static void set_common_options(struct transfer *t)
 	curl_easy_setopt(t->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(t->curl, CURLOPT_LOW_SPEED_TIME, NGINX_STALL_S);
 	curl_easy_setopt(t->curl, CURLOPT_MAXAGE_CONN, NGINX_MAX_CONN_AGE_S);
+	curl_easy_setopt(t->curl, CURLOPT_SOCKOPTFUNCTION, set_socket_options);
+	curl_easy_setopt(t->curl, CURLOPT_SOCKOPTDATA, t->nv);
 	curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, discard_write);
 }
 
@@ -189,6 +209,10 @@ static int curl_failure(struct transfer *t, CURLcode cc)
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_FAIL_REWIND:
 		return transfer_fail(t, MKV_E_UNAVAILABLE, reason);
 	case CURLE_OPERATION_TIMEDOUT:
 		return transfer_fail(t, MKV_E_TIMEOUT, reason);
@@ -296,6 +320,21 @@ static size_t put_read(char *buf, size_t size, size_t nitems, void *arg)
 	return (size_t)n;
 }
 
+/*
+ * CURLOPT_SEEKFUNCTION for put: curl sends a request again on a fresh
+ * connection when a reused one turns out closed, and needs the value from
+ * its start; the source says whether it still has it.
+ */
+static int put_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct transfer *t = arg;
+
+	if (offset != 0 || origin != SEEK_SET || t->src(t->src_ctx, NULL, 0) < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	t->sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 static int nginx_put(void *h, const char *replica, const char *path,
 		     uint64_t length, mkv_volume_source_fn src, void *ctx)
 {
@@ -312,6 +351,8 @@ static int nginx_put(void *h, const char *replica, const char *path,
 	curl_easy_setopt(t.curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)length);
 	curl_easy_setopt(t.curl, CURLOPT_READFUNCTION, put_read);
 	curl_easy_setopt(t.curl, CURLOPT_READDATA, &t);
+	curl_easy_setopt(t.curl, CURLOPT_SEEKFUNCTION, put_seek);
+	curl_easy_setopt(t.curl, CURLOPT_SEEKDATA, &t);
 	curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, t.nv->put_headers);
 	rc = transfer_perform(&t, &status);
 	if (rc == 0 && status != 201 && status != 204)

@@ -174,6 +174,10 @@ static ssize_t source_read(void *ctx, void *buf, size_t cap)
 	struct source *s = ctx;
 	size_t n = s->len - s->pos;
 
+	if (cap == 0) { /* rewind, as the ABI allows a backend to ask */
+		s->pos = 0;
+		return 0;
+	}
 	if (n == 0)
 		return s->fail_code;
 	if (n > cap)

@@ -99,6 +99,10 @@ static ssize_t source_read(void *ctx, void *buf, size_t cap)
 	size_t end = s->stop_at < s->len ? s->stop_at : s->len;
 	size_t n = end - s->pos;
 
+	if (cap == 0) { /* rewind, as the ABI allows a backend to ask */
+		s->pos = 0;
+		return 0;
+	}
 	if (n == 0)
 		return s->pos < s->len ? s->fail_code : 0;
 	if (n > cap)
