@@ -18,6 +18,8 @@ make -j2 || exit 1
 passed=0
 failed=0
 failures=()
+programs_passed=0
+programs_failed=0
 
 # step NAME COMMAND...: run one check, count it, and say how it went.
 step() {
@@ -44,7 +46,9 @@ make_check() {
 			tail -n 80 "${log%.trs}.log"
 		done
 	fi
-	echo "make check: $(grep -l '^:test-result: PASS' tests/*/*.trs tests/*/*/*.trs 2>/dev/null | wc -l) test programs passed"
+	programs_passed=$(grep -l '^:test-result: PASS' tests/*/*.trs tests/*/*/*.trs 2>/dev/null | wc -l)
+	programs_failed=$(grep -l '^:test-result: \(FAIL\|ERROR\)' tests/*/*.trs tests/*/*/*.trs 2>/dev/null | wc -l)
+	echo "make check: $programs_passed test programs passed, $programs_failed failed"
 	return "$status"
 }
 
@@ -58,5 +62,12 @@ if [ "${1:-}" != --quick ]; then
 fi
 
 [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
-echo "$passed passed, $failed failed"
+# The closing count: make check's test programs, and each further check as one.
+other_passed=$passed other_failed=$failed
+if [[ " ${failures[*]} " == *" make check "* ]]; then
+	other_failed=$((failed - 1))
+else
+	other_passed=$((passed - 1))
+fi
+echo "$((programs_passed + other_passed)) passed, $((programs_failed + other_failed)) failed"
 [ "$failed" -eq 0 ]
