@@ -1,68 +1,157 @@
 #!/usr/bin/env bash
-# Large PUT through the master against the same PUT straight to one nginx volume,
-# measured in the same run; and the master's peak RSS over the whole run.
+# Large PUTs through mkv against the same three replica PUTs sent straight to
+# the volumes in parallel (the work the volumes must do anyway); the master's
+# peak RSS; GET throughput through the redirect.
 #
-#   bash bench/put_large.sh [SIZE_MB]      (default 256; run from the build directory)
+#   bash bench/put_large.sh [SIZE_MB...]    (default 256 1024, quick 64; from the
+#                                            build directory; knobs in bench/lib.sh)
 #
-# Prints the times, their ratio (the issue's target: mkv <= 3x one direct PUT) and
-# the master's VmHWM (target: under 64 MB).
-set -euo pipefail
-top=${top_builddir:-$PWD}
-size_mb=${1:-256}
-work=$(mktemp -d /tmp/mkv-bench.XXXXXX)
-pids=()
-cleanup() {
-	kill "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# For each size, on a fresh master: `curl -T` of a random file through mkv (201,
+# 3 replicas) against three parallel `curl -T` of the same file straight to the
+# three nginx volumes. With local volumes the direct side is three parallel
+# writes in the manner of plugins/volume-local: `dd conv=fsync` into a temporary
+# name, `mv` into place, `sync` of the directory. Everything is synced to disk
+# before each timed run; each side runs 3 times (quick: 2), alternating, and the
+# median counts. Then the master's VmHWM, and `curl -L -o /dev/null` of the value
+# through mkv against a GET of the direct copy from nginx (for local volumes,
+# an nginx serving the first volume's directory).
+# Targets: PUT <= 1.25x the parallel direct PUTs; master peak RSS < 64 MB.
+# MKV_BENCH_PERF=DIR adds one more PUT of each size with the master under
+# `perf record $MKV_BENCH_PERF_ARGS` (default -g) and `perf stat`
+# (DIR/put-SIZE.perf.data, DIR/put-SIZE.stat).
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2119 # start_mkv takes optional flags
+source "$(dirname "$0")/lib.sh"
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+if [ $# -gt 0 ]; then
+	sizes=("$@")
+elif quick; then
+	sizes=(64)
+else
+	sizes=(256 1024)
+fi
+reps 3 2
+
+start_volumes 3
+if [ "$MKV_BENCH_VOLUME" = local ]; then
+	free_port
+	PORT=$FREE_PORT "$MKV_VOLUME" "${VOL_DIRS[0]}" </dev/null >"$WORK/getbase.log" 2>&1 &
+	PIDS+=($!)
+	wait_http $! "$FREE_PORT" "$WORK/getbase.log"
+	get_base=http://127.0.0.1:$FREE_PORT
+else
+	get_base=${VOL_URLS[0]}
+fi
+
+# direct_put FILE NAME: the three replica writes at once, straight to the volumes.
+direct_put() {
+	local file=$1 name=$2 i pids=() rc=0
+	for i in 0 1 2; do
+		if [ "$MKV_BENCH_VOLUME" = local ]; then
+			(dd if="$file" of="${VOL_DIRS[i]}/.tmp-$name" bs=4M conv=fsync status=none &&
+				mv "${VOL_DIRS[i]}/.tmp-$name" "${VOL_DIRS[i]}/$name" && sync "${VOL_DIRS[i]}") &
+		else
+			curl -sf -o /dev/null -T "$file" "${VOL_URLS[i]}/$name" &
+		fi
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || rc=1
+	done
+	return $rc
+}
+
+direct_delete() {
+	local i
+	for i in 0 1 2; do
+		if [ "$MKV_BENCH_VOLUME" = local ]; then
+			rm -f "${VOL_DIRS[i]}/$1"
+		else
+			curl -sf -o /dev/null -X DELETE "${VOL_URLS[i]}/$1"
+		fi
 	done
 }
-wait_for() {
-	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.1
-	done
-	echo "nothing answers on port $1" >&2
-	exit 1
+
+mkv_put() {
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' -T "$1" "$MKV_URL/$2")
+	[ "$code" = 201 ] || {
+		echo "PUT /$2 through mkv: $code" >&2
+		tail "$WORK/mkv$MKV_COUNT.log" >&2
+		return 1
+	}
 }
-seconds() { # command...: wall time in seconds
+
+# timed CMD...: seconds CMD took (after a sync, so no earlier write is flushed meanwhile).
+timed() {
 	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+	sync
+	t0=$(now)
+	"$@"
+	t1=$(now)
+	calc 'sprintf("%.2f", b - a)' a="$t0" b="$t1"
 }
 
-volumes=()
-for i in 1 2 3; do
-	port=$(free_port)
-	PORT=$port "$top/mkv-volume" "$work/v$i" >"$work/v$i.log" 2>&1 &
-	pids+=($!)
-	wait_for "$port"
-	volumes+=("127.0.0.1:$port")
+# get_rate URL SIZE_MB: MB/s of a GET following redirects; fails unless every byte came.
+get_rate() {
+	local out
+	out=$(curl -sfL -o /dev/null -w '%{size_download} %{time_total}' "$1")
+	[ "${out%% *}" = "$(($2 << 20))" ] || {
+		echo "GET $1: got ${out%% *} bytes, not $(($2 << 20))" >&2
+		return 1
+	}
+	calc 'sprintf("%.0f", s / 1048576 / t)' s="${out%% *}" t="${out##* }"
+}
+
+for mb in "${sizes[@]}"; do
+	head -c "$((mb << 20))" /dev/urandom >"$WORK/value"
+	start_mkv
+	runs_direct=() runs_mkv=()
+	for ((rep = 1; rep <= REPS; rep++)); do
+		d=$(timed direct_put "$WORK/value" "direct-$mb")
+		m=$(timed mkv_put "$WORK/value" "big/$mb-$rep")
+		note "PUT $mb MB run $rep: direct ${d} s, mkv ${m} s"
+		runs_direct+=("$d")
+		runs_mkv+=("$m")
+		if [ "$rep" -lt "$REPS" ]; then
+			direct_delete "direct-$mb"
+			curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-$rep"
+		fi
+	done
+	report "PUT $mb MB (3 replicas)" "$(printf %.2f "$(median "${runs_mkv[@]}")")" s \
+		"$(printf %.2f "$(median "${runs_direct[@]}")")" \
+		"s direct parallel PUTs" '<=' 1.25
+	report "master peak RSS after the $mb MB PUTs" "$(peak_rss_mb "$MKV_PID")" MB - - '<' 64
+
+	runs_direct=() runs_mkv=()
+	for ((rep = 1; rep <= REPS; rep++)); do
+		runs_direct+=("$(get_rate "$get_base/direct-$mb" "$mb")")
+		runs_mkv+=("$(get_rate "$MKV_URL/big/$mb-$REPS" "$mb")")
+	done
+	report "GET $mb MB through the redirect" "$(printf %.0f "$(median "${runs_mkv[@]}")")" MB/s \
+		"$(printf %.0f "$(median "${runs_direct[@]}")")" "MB/s direct from nginx" - -
+	report "master peak RSS after the $mb MB GETs" "$(peak_rss_mb "$MKV_PID")" MB - - '<' 64
+
+	if [ -n "${MKV_BENCH_PERF:-}" ]; then
+		# One more PUT with the master under perf record and perf stat.
+		mkdir -p "$MKV_BENCH_PERF"
+		sync
+		# shellcheck disable=SC2086 # the knob holds several arguments
+		perf record ${MKV_BENCH_PERF_ARGS:--g} -p "$MKV_PID" -o "$MKV_BENCH_PERF/put-$mb.perf.data" \
+			2>"$WORK/perf-record.log" &
+		perf_record=$!
+		perf stat -e task-clock,context-switches -p "$MKV_PID" -o "$MKV_BENCH_PERF/put-$mb.stat" &
+		perf_stat=$!
+		sleep 0.5
+		m=$(timed mkv_put "$WORK/value" "big/$mb-profiled")
+		kill -INT "$perf_record" "$perf_stat"
+		wait "$perf_record" "$perf_stat" || true
+		note "profiled PUT $mb MB: $m s, master CPU" \
+			"$(awk '/task-clock/ { gsub(",", "", $1); printf "%.2f s", $1 / 1000 }' "$MKV_BENCH_PERF/put-$mb.stat")" \
+			"($MKV_BENCH_PERF/put-$mb.perf.data)"
+		curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-profiled"
+	fi
+
+	direct_delete "direct-$mb"
+	curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-$REPS"
+	stop_mkv
 done
-mport=$(free_port)
-"$top/mkv" -port "$mport" -volumes "$(IFS=,; echo "${volumes[*]}")" -db "$work/index" \
-	-plugindir "$top/plugins/.libs" server >"$work/mkv.log" 2>&1 &
-mkv_pid=$!
-pids+=($mkv_pid)
-wait_for "$mport"
-
-head -c "$((size_mb << 20))" /dev/urandom >"$work/value"
-direct=$(seconds curl -sf -X PUT -T "$work/value" "http://${volumes[0]}/direct-bench")
-via=$(seconds curl -sf -L -X PUT -T "$work/value" "http://127.0.0.1:$mport/bench")
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$mkv_pid/status")
-curl -sf -L "http://127.0.0.1:$mport/bench" | cmp - "$work/value"
-
-printf 'PUT %d MB direct to one volume: %.2f s\n' "$size_mb" "$direct"
-printf 'PUT %d MB through mkv (3 replicas): %.2f s\n' "$size_mb" "$via"
-printf 'ratio mkv/direct: %.2f (target <= 3)\n' "$(awk -v a="$via" -v b="$direct" 'BEGIN { print a / b }')"
-printf 'master peak RSS: %d MB (target < 64)\n' "$((rss_kb / 1024))"

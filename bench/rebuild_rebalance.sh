@@ -1,77 +1,52 @@
 #!/usr/bin/env bash
-# Rebuild and rebalance speed on N small keys (default 10,000) over nginx volumes.
+# Rebuild and rebalance speed on N small keys (default 10,000; quick 2,000).
 #
-#   bash bench/rebuild_rebalance.sh [KEYS]      (run from the build directory)
+#   bash bench/rebuild_rebalance.sh [KEYS]   (from the build directory; knobs in bench/lib.sh)
 #
-# Writes the keys through a master on 3 volumes, then times `mkv rebuild` of a
-# new index from those volumes (keys/s; target >= 5,000), and `mkv rebalance`
-# after adding 2 volumes (keys moved/s; target >= 3,000).
-set -euo pipefail
-top=${top_builddir:-$PWD}
-keys=${1:-10000}
-work=$(mktemp -d /tmp/mkv-bench.XXXXXX)
-pids=()
-cleanup() {
-	kill "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# Writes the keys (1,000 bytes each) through a master on 3 of 5 volumes with
+# 16 parallel curl transfers, stops it, then times `mkv rebuild` of a new index
+# from the 3 volumes (keys/s), and `mkv rebalance` of the index onto all 5
+# volumes (keys moved/s). Both run with their default -workers (16).
+# Targets: rebuild >= 5,000 keys/s, rebalance >= 3,000 keys moved/s.
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2119 # start_mkv takes optional flags
+source "$(dirname "$0")/lib.sh"
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_for() {
-	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.1
-	done
-	echo "nothing answers on port $1" >&2
+keys=${1:-10000}
+[ $# -eq 0 ] && quick && keys=2000
+
+start_volumes 5
+three=$(IFS=,; echo "${VOLUMES[*]:0:3}")
+five=$(IFS=,; echo "${VOLUMES[*]}")
+MKV_VOLUMES=3 start_mkv
+head -c 1000 /dev/urandom >"$WORK/value"
+for ((i = 1; i <= keys; i++)); do
+	printf 'url = "%s/bench/key%s"\nupload-file = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+		"$MKV_URL" "$i" "$WORK/value"
+done >"$WORK/curl.conf"
+t0=$(now)
+curl -s --parallel --parallel-max 16 -K "$WORK/curl.conf" >"$WORK/codes" 2>/dev/null || true
+t1=$(now)
+stop_mkv
+written=$(grep -c '^201$' "$WORK/codes" || true)
+[ "$written" = "$keys" ] || {
+	echo "only $written of $keys PUTs answered 201" >&2
 	exit 1
 }
-now() { date +%s.%N; }
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
-
-volumes=()
-for i in 1 2 3 4 5; do
-	port=$(free_port)
-	PORT=$port "$top/mkv-volume" "$work/v$i" >"$work/v$i.log" 2>&1 &
-	pids+=($!)
-	wait_for "$port"
-	volumes+=("127.0.0.1:$port")
-done
-three=$(IFS=,; echo "${volumes[*]:0:3}")
-five=$(IFS=,; echo "${volumes[*]}")
-mkv=("$top/mkv" -plugindir "$top/plugins/.libs")
-
-mport=$(free_port)
-"${mkv[@]}" -port "$mport" -volumes "$three" -db "$work/index" server >"$work/mkv.log" 2>&1 &
-mkv_pid=$!
-wait_for "$mport"
-head -c 1000 /dev/urandom >"$work/value"
-for i in $(seq "$keys"); do
-	printf 'url = "http://127.0.0.1:%s/bench/key%s"\nupload-file = "%s"\noutput = "/dev/null"\n' \
-		"$mport" "$i" "$work/value"
-done >"$work/curl.conf"
-t0=$(now)
-curl -s --parallel --parallel-max 16 -K "$work/curl.conf" 2>/dev/null
-t1=$(now)
-kill "$mkv_pid"
-wait "$mkv_pid" 2>/dev/null || true
-echo "wrote $keys keys through mkv: $(rate "$keys" "$t0" "$t1") keys/s"
+report "PUT $keys keys of 1000 B (16 parallel curl)" "$(calc 'sprintf("%.0f", n / (b - a))' n="$keys" a="$t0" b="$t1")" \
+	keys/s - - - -
 
 t0=$(now)
-"${mkv[@]}" -volumes "$three" -db "$work/rebuilt" rebuild 2>"$work/rebuild.log"
+mkv_cmd -volumes "$three" -db "$WORK/rebuilt" rebuild 2>"$WORK/rebuild.log"
 t1=$(now)
-grep -o 'rebuild: [0-9]* keys' "$work/rebuild.log"
-echo "rebuild: $(rate "$keys" "$t0" "$t1") keys/s (target >= 5000)"
+found=$(sed -n 's/.*rebuild: \([0-9]*\) keys.*/\1/p' "$WORK/rebuild.log" | tail -1)
+[ "$found" = "$keys" ] || note "rebuild found ${found:-?} keys: $(tail -1 "$WORK/rebuild.log")"
+report "rebuild of $keys keys from 3 volumes" "$(calc 'sprintf("%.0f", n / (b - a))' n="$keys" a="$t0" b="$t1")" \
+	keys/s - - '>=' 5000
 
 t0=$(now)
-"${mkv[@]}" -volumes "$five" -db "$work/index" ${WORKERS:+-workers "$WORKERS"} rebalance 2>"$work/rebalance.log"
+mkv_cmd -volumes "$five" -db "$MKV_DB" rebalance 2>"$WORK/rebalance.log"
 t1=$(now)
-moved=$(sed -n 's/.*rebalance done: [0-9]* keys, \([0-9]*\) moved.*/\1/p' "$work/rebalance.log")
-echo "rebalance 3 -> 5 volumes: $moved of $keys keys moved, $(rate "$moved" "$t0" "$t1") keys moved/s (target >= 3000)"
+moved=$(sed -n 's/.*rebalance done: [0-9]* keys, \([0-9]*\) moved.*/\1/p' "$WORK/rebalance.log")
+note "rebalance 3 -> 5 volumes moved ${moved:-?} of $keys keys in $(calc 'sprintf("%.2f", b - a)' a="$t0" b="$t1") s"
+report "rebalance 3 -> 5 volumes" "$(calc 'sprintf("%.0f", n / (b - a))' n="${moved:-0}" a="$t0" b="$t1")" \
+	"keys moved/s" - - '>=' 3000
