@@ -19,6 +19,7 @@
 #include "rebuild.h"
 #include "server.h"
 #include "store.h"
+#include "workpool.h"
 
 #define DEFAULT_CONFIG MKV_SYSCONFDIR "/mkv/mkv.conf"
 
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	if (status == 0)
 		status = cfg.command == MKV_CMD_SERVER ? run_server(&cfg, &b)
 						       : run_maintenance(&cfg, &b);
+	mkv_work_shutdown();
 	backends_close(&b);
 	mkv_config_free(&cfg);
 	return status;

@@ -2,13 +2,16 @@
  * replicate.c - stream one value to every replica at once.
  *
  * The ring buffer holds the last MKV_FANOUT_BUFFER bytes of the value. The
- * producer appends at `written`; each writer thread has its own position and
- * copies from the ring into its backend's put() through a source callback.
- * The producer waits while the slowest live writer is a whole buffer behind,
- * and a writer waits while it has caught up with the producer. Copies happen
- * outside the lock: a region is only ever written by the producer before
- * `written` covers it and only read by writers after, and the producer never
- * reuses a region until every live writer has moved past it.
+ * producer appends at `written`; each reader (a replica writer, or the
+ * hasher that computes the MD5) has its own position and consumes the ring
+ * on a pool thread: a writer through its backend's put() and a source
+ * callback, the hasher straight from the ring. The producer waits (or, with
+ * mkv_fanout_offer(), pauses) while the slowest live reader is a whole
+ * buffer behind, and a reader waits while it has caught up with the
+ * producer. Copies happen outside the lock: a region is only ever written
+ * by the producer before `written` covers it and only read by readers after,
+ * and the producer never reuses a region until every live reader has moved
+ * past it.
  *
  * The first writer to fail stops the others (they see MKV_E_ABORTED from
  * their source), because the PUT as a whole has failed by then.
@@ -21,21 +24,20 @@
 
 #include "host.h"
 #include "replicate.h"
+#include "workpool.h"
 
-struct writer {
+struct reader {
 	struct mkv_fanout *f;
-	const char *replica;   /* borrowed from the caller's list */
-	pthread_t thread;
-	bool started;
+	const char *replica;   /* borrowed from the caller's lists; NULL for the hasher */
 	bool done;
-	uint64_t pos;          /* bytes handed to the backend */
+	uint64_t pos;          /* bytes consumed */
 	int rc;
 };
 
 struct mkv_fanout {
 	pthread_mutex_t mu;
-	pthread_cond_t more_data;  /* producer -> writers */
-	pthread_cond_t more_space; /* writers -> producer */
+	pthread_cond_t more_data;  /* producer -> readers */
+	pthread_cond_t more_space; /* readers -> producer and finish: room, or a reader done */
 	struct mkv_volume *vol;
 	const char *path;          /* borrowed */
 	const struct mkv_strlist *spares; /* borrowed; NULL for none */
@@ -45,21 +47,35 @@ struct mkv_fanout {
 	bool stopping;             /* a writer failed or the PUT was aborted */
 	int rc;                    /* the first failure */
 	char message[512];         /* and what it said */
+	struct mkv_fanout_waiter waiter; /* a paused producer, when paused */
+	bool paused;
+	size_t running;            /* readers not done */
 	EVP_MD_CTX *md5;           /* NULL when not wanted */
+	char md5_hex[33];          /* set by the hasher once it has seen every byte */
 	unsigned char *ring;
-	size_t n;
-	struct writer w[];
+	size_t n;                  /* replica writers; the hasher, if any, is r[n] */
+	struct reader r[];
 };
 
-/* The lowest position of a writer still running; `written` when none is. */
+/* The lowest position of a reader still running; `written` when none is. */
 static uint64_t slowest(const struct mkv_fanout *f)
 {
 	uint64_t min = f->written;
 
-	for (size_t i = 0; i < f->n; i++)
-		if (!f->w[i].done && f->w[i].pos < min)
-			min = f->w[i].pos;
+	for (size_t i = 0; i < f->n + (f->md5 != NULL); i++)
+		if (!f->r[i].done && f->r[i].pos < min)
+			min = f->r[i].pos;
 	return min;
+}
+
+/* Tell the producer that something changed: room, a failure, a reader done. Locked. */
+static void notify_producer_locked(struct mkv_fanout *f)
+{
+	pthread_cond_broadcast(&f->more_space);
+	if (f->paused) {
+		f->paused = false;
+		f->waiter.wake(f->waiter.ctx);
+	}
 }
 
 /* Record the first failure; every waiter wakes up and gives up. Locked. */
@@ -71,53 +87,73 @@ static void stop_locked(struct mkv_fanout *f, int rc, const char *message)
 		snprintf(f->message, sizeof f->message, "%s", message);
 	}
 	pthread_cond_broadcast(&f->more_data);
-	pthread_cond_broadcast(&f->more_space);
+	notify_producer_locked(f);
 }
 
-/* Whether w can start the value again: the ring still holds its first byte. Locked. */
-static bool can_rewind_locked(const struct writer *w)
+/* Whether r can start the value again: the ring still holds its first byte. Locked. */
+static bool can_rewind_locked(const struct reader *r)
 {
-	return w->pos == 0 || w->f->written <= MKV_FANOUT_BUFFER;
+	return r->pos == 0 || r->f->written <= MKV_FANOUT_BUFFER;
+}
+
+/*
+ * Wait for bytes past r's position. Returns how many lie contiguous in the
+ * ring at *region, 0 once the whole value has been consumed, or
+ * MKV_E_ABORTED when the PUT is stopping.
+ */
+static ssize_t ring_wait(struct reader *r, const unsigned char **region)
+{
+	struct mkv_fanout *f = r->f;
+	size_t off = r->pos % MKV_FANOUT_BUFFER;
+	bool stopping;
+	uint64_t n;
+
+	pthread_mutex_lock(&f->mu);
+	while (!f->stopping && r->pos == f->written && r->pos < f->length)
+		pthread_cond_wait(&f->more_data, &f->mu);
+	stopping = f->stopping;
+	n = f->written - r->pos;
+	pthread_mutex_unlock(&f->mu);
+	if (stopping)
+		return MKV_E_ABORTED;
+	*region = f->ring + off;
+	return (ssize_t)(n < MKV_FANOUT_BUFFER - off ? n : MKV_FANOUT_BUFFER - off);
+}
+
+/* Mark n bytes at r's position consumed. */
+static void ring_advance(struct reader *r, size_t n)
+{
+	struct mkv_fanout *f = r->f;
+
+	pthread_mutex_lock(&f->mu);
+	r->pos += n;
+	notify_producer_locked(f);
+	pthread_mutex_unlock(&f->mu);
 }
 
 /* The backend's source: the next bytes of the ring for this writer (cap 0: rewind). */
 static ssize_t writer_source(void *ctx, void *buf, size_t cap)
 {
-	struct writer *w = ctx;
-	struct mkv_fanout *f = w->f;
-	size_t off, n;
+	struct reader *r = ctx;
+	const unsigned char *region;
+	ssize_t n;
 
-	pthread_mutex_lock(&f->mu);
 	if (cap == 0) {
-		int rc = can_rewind_locked(w) ? 0 : MKV_E_UNSUPPORTED;
-		if (rc == 0)
-			w->pos = 0;
-		pthread_mutex_unlock(&f->mu);
-		return rc;
+		pthread_mutex_lock(&r->f->mu);
+		n = can_rewind_locked(r) ? 0 : MKV_E_UNSUPPORTED;
+		if (n == 0)
+			r->pos = 0;
+		pthread_mutex_unlock(&r->f->mu);
+		return n;
 	}
-	while (!f->stopping && w->pos == f->written && w->pos < f->length)
-		pthread_cond_wait(&f->more_data, &f->mu);
-	if (f->stopping) {
-		pthread_mutex_unlock(&f->mu);
-		return MKV_E_ABORTED;
-	}
-	n = f->written - w->pos;
-	pthread_mutex_unlock(&f->mu);
-	if (n == 0)
-		return 0; /* the whole value has been handed over */
-
-	off = w->pos % MKV_FANOUT_BUFFER;
-	if (n > MKV_FANOUT_BUFFER - off)
-		n = MKV_FANOUT_BUFFER - off;
-	if (n > cap)
-		n = cap;
-	memcpy(buf, f->ring + off, n);
-
-	pthread_mutex_lock(&f->mu);
-	w->pos += n;
-	pthread_cond_signal(&f->more_space);
-	pthread_mutex_unlock(&f->mu);
-	return (ssize_t)n;
+	n = ring_wait(r, &region);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > cap)
+		n = (ssize_t)cap;
+	memcpy(buf, region, (size_t)n);
+	ring_advance(r, (size_t)n);
+	return n;
 }
 
 /*
@@ -126,51 +162,79 @@ static ssize_t writer_source(void *ctx, void *buf, size_t cap)
  * byte: it has taken none yet (the producer waits for every writer), or the
  * producer has not yet gone round the ring.
  */
-static const char *take_spare(struct writer *w, int rc)
+static const char *take_spare(struct reader *r, int rc)
 {
-	struct mkv_fanout *f = w->f;
+	struct mkv_fanout *f = r->f;
 	const char *spare = NULL;
 
 	if (rc != MKV_E_UNAVAILABLE && rc != MKV_E_TIMEOUT)
 		return NULL;
 	pthread_mutex_lock(&f->mu);
-	if (can_rewind_locked(w) && !f->stopping && f->spares && f->next_spare < f->spares->count) {
+	if (can_rewind_locked(r) && !f->stopping && f->spares && f->next_spare < f->spares->count) {
 		spare = f->spares->items[f->next_spare++];
-		w->pos = 0;
+		r->pos = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
 	return spare;
 }
 
-static void *writer_main(void *arg)
+/* A reader has finished with rc; a real failure stops the PUT. */
+static void reader_done(struct reader *r, int rc, const char *message)
 {
-	struct writer *w = arg;
-	struct mkv_fanout *f = w->f;
+	struct mkv_fanout *f = r->f;
+
+	pthread_mutex_lock(&f->mu);
+	r->done = true;
+	r->rc = rc;
+	/* A reader stopped by another's failure does not mask that failure. */
+	if (rc < 0 && rc != MKV_E_ABORTED)
+		stop_locked(f, rc, message);
+	f->running--;
+	notify_producer_locked(f);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void writer_main(void *arg)
+{
+	struct reader *r = arg;
+	struct mkv_fanout *f = r->f;
 	const char *spare;
-	char message[512];
+	char message[512] = "";
 	int rc;
 
 	for (;;) {
 		mkv_error_clear();
-		rc = f->vol->ops->put(f->vol->h, w->replica, f->path, f->length,
-				      writer_source, w);
+		rc = f->vol->ops->put(f->vol->h, r->replica, f->path, f->length,
+				      writer_source, r);
 		if (rc < 0)
-			snprintf(message, sizeof message, "replica %s: %s", w->replica,
+			snprintf(message, sizeof message, "replica %s: %s", r->replica,
 				 mkv_error_message(rc));
-		if (rc == 0 || !(spare = take_spare(w, rc)))
+		if (rc == 0 || !(spare = take_spare(r, rc)))
 			break;
 		mkv_log(MKV_LOG_WARN, "%s; writing %s to %s instead", message, f->path, spare);
-		w->replica = spare;
+		r->replica = spare;
 	}
-	pthread_mutex_lock(&f->mu);
-	w->done = true;
-	w->rc = rc;
-	/* A writer stopped by another's failure does not mask that failure. */
-	if (rc < 0 && rc != MKV_E_ABORTED)
-		stop_locked(f, rc, message);
-	pthread_cond_signal(&f->more_space);
-	pthread_mutex_unlock(&f->mu);
-	return NULL;
+	reader_done(r, rc, message);
+}
+
+/* The MD5 of the value, computed off the producer's thread. */
+static void hasher_main(void *arg)
+{
+	struct reader *r = arg;
+	struct mkv_fanout *f = r->f;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	const unsigned char *region;
+	ssize_t n;
+
+	while ((n = ring_wait(r, &region)) > 0) {
+		EVP_DigestUpdate(f->md5, region, (size_t)n);
+		ring_advance(r, (size_t)n);
+	}
+	if (n == 0 && EVP_DigestFinal_ex(f->md5, digest, &len))
+		for (unsigned i = 0; i < len && i < 16; i++)
+			sprintf(f->md5_hex + 2 * i, "%02x", digest[i]);
+	reader_done(r, (int)n, "");
 }
 
 static void fanout_free(struct mkv_fanout *f)
@@ -183,12 +247,30 @@ static void fanout_free(struct mkv_fanout *f)
 	free(f);
 }
 
+/* Start reader r on a pool thread; a reader that cannot start stops the PUT. */
+static void start_reader(struct mkv_fanout *f, struct reader *r, const char *replica)
+{
+	r->f = f;
+	r->replica = replica;
+	pthread_mutex_lock(&f->mu);
+	f->running++;
+	pthread_mutex_unlock(&f->mu);
+	if (mkv_work_run(replica ? writer_main : hasher_main, r) == 0)
+		return;
+	pthread_mutex_lock(&f->mu);
+	r->done = true;
+	r->rc = MKV_E_NOMEM;
+	f->running--;
+	stop_locked(f, MKV_E_NOMEM, "cannot start a replica writer thread");
+	pthread_mutex_unlock(&f->mu);
+}
+
 int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 		     const struct mkv_strlist *replicas,
 		     const struct mkv_strlist *spares, const char *path,
 		     uint64_t length, bool md5)
 {
-	struct mkv_fanout *f = calloc(1, sizeof *f + replicas->count * sizeof f->w[0]);
+	struct mkv_fanout *f = calloc(1, sizeof *f + (replicas->count + 1) * sizeof f->r[0]);
 
 	if (!f)
 		return mkv_fail(MKV_E_NOMEM, "out of memory for a PUT");
@@ -209,20 +291,67 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 		fanout_free(f);
 		return mkv_fail(MKV_E_NOMEM, "out of memory for a PUT");
 	}
-	for (size_t i = 0; i < f->n; i++) {
-		struct writer *w = &f->w[i];
-		w->f = f;
-		w->replica = replicas->items[i];
-		w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
-		if (!w->started) {
-			w->done = true;
-			pthread_mutex_lock(&f->mu);
-			stop_locked(f, MKV_E_NOMEM, "cannot start a replica writer thread");
-			pthread_mutex_unlock(&f->mu);
-		}
-	}
+	for (size_t i = 0; i < f->n; i++)
+		start_reader(f, &f->r[i], replicas->items[i]);
+	if (f->md5)
+		start_reader(f, &f->r[f->n], NULL);
 	*out = f;
 	return 0;
+}
+
+/* Contiguous room in the ring at `written` for the rest of the value. Locked. */
+static size_t room_locked(const struct mkv_fanout *f)
+{
+	size_t off = f->written % MKV_FANOUT_BUFFER;
+	uint64_t n = MKV_FANOUT_BUFFER - (f->written - slowest(f));
+
+	if (n > MKV_FANOUT_BUFFER - off)
+		n = MKV_FANOUT_BUFFER - off;
+	if (n > f->length - f->written)
+		n = f->length - f->written;
+	return (size_t)n;
+}
+
+ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
+			 const struct mkv_fanout_waiter *waiter)
+{
+	const unsigned char *p = data;
+	size_t taken = 0;
+
+	while (taken < len) {
+		size_t n;
+		int rc;
+
+		pthread_mutex_lock(&f->mu);
+		if (!f->stopping && f->written == f->length)
+			stop_locked(f, MKV_E_INVAL, "the body is longer than its Content-Length");
+		if (f->stopping) {
+			rc = f->rc;
+			pthread_mutex_unlock(&f->mu);
+			return rc;
+		}
+		n = room_locked(f);
+		if (n == 0) {
+			if (waiter) {
+				f->waiter = *waiter;
+				f->paused = true;
+				waiter->pause(waiter->ctx);
+			}
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		pthread_mutex_unlock(&f->mu);
+
+		if (n > len - taken)
+			n = len - taken;
+		memcpy(f->ring + f->written % MKV_FANOUT_BUFFER, p + taken, n);
+		taken += n;
+		pthread_mutex_lock(&f->mu);
+		f->written += n;
+		pthread_cond_broadcast(&f->more_data);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return (ssize_t)taken;
 }
 
 int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
@@ -230,41 +359,15 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 	const unsigned char *p = data;
 
 	while (len > 0) {
-		size_t off, n;
+		ssize_t n = mkv_fanout_offer(f, p, len, NULL);
 
-		pthread_mutex_lock(&f->mu);
-		while (!f->stopping && f->written - slowest(f) == MKV_FANOUT_BUFFER)
-			pthread_cond_wait(&f->more_space, &f->mu);
-		if (f->stopping) {
-			int rc = f->rc;
-			pthread_mutex_unlock(&f->mu);
-			return rc;
-		}
-		n = MKV_FANOUT_BUFFER - (f->written - slowest(f));
-		pthread_mutex_unlock(&f->mu);
-
-		off = f->written % MKV_FANOUT_BUFFER;
-		if (n > MKV_FANOUT_BUFFER - off)
-			n = MKV_FANOUT_BUFFER - off;
-		if (n > len)
-			n = len;
-		if (n > f->length - f->written)
-			n = f->length - f->written;
-		if (n == 0) {
-			pthread_mutex_lock(&f->mu);
-			stop_locked(f, MKV_E_INVAL, "the body is longer than its Content-Length");
-			pthread_mutex_unlock(&f->mu);
-			return MKV_E_INVAL;
-		}
-		memcpy(f->ring + off, p, n);
-		if (f->md5)
-			EVP_DigestUpdate(f->md5, p, n);
+		if (n < 0)
+			return (int)n;
 		p += n;
-		len -= n;
-
+		len -= (size_t)n;
 		pthread_mutex_lock(&f->mu);
-		f->written += n;
-		pthread_cond_broadcast(&f->more_data);
+		while (len > 0 && !f->stopping && room_locked(f) == 0)
+			pthread_cond_wait(&f->more_space, &f->mu);
 		pthread_mutex_unlock(&f->mu);
 	}
 	return 0;
@@ -273,29 +376,26 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
 		      bool *written, const char **where)
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
 	int rc;
 
 	pthread_mutex_lock(&f->mu);
+	f->paused = false;
 	if (abort)
 		stop_locked(f, MKV_E_ABORTED, "the PUT was abandoned");
 	else if (f->written < f->length)
 		stop_locked(f, MKV_E_INVAL, "the body is shorter than its Content-Length");
+	while (f->running > 0)
+		pthread_cond_wait(&f->more_space, &f->mu);
 	pthread_mutex_unlock(&f->mu);
 	for (size_t i = 0; i < f->n; i++) {
-		if (f->w[i].started)
-			pthread_join(f->w[i].thread, NULL);
-		written[i] = f->w[i].started && f->w[i].rc == 0;
-		where[i] = f->w[i].replica;
+		written[i] = f->r[i].done && f->r[i].rc == 0;
+		where[i] = f->r[i].replica;
 	}
-
 	rc = f->stopping ? f->rc : 0;
 	if (rc < 0)
 		mkv_fail(rc, "%s", f->message);
-	else if (f->md5 && md5_hex && EVP_DigestFinal_ex(f->md5, digest, &dlen))
-		for (unsigned i = 0; i < dlen && i < 16; i++)
-			sprintf(md5_hex + 2 * i, "%02x", digest[i]);
+	else if (f->md5 && md5_hex)
+		memcpy(md5_hex, f->md5_hex, sizeof f->md5_hex);
 	fanout_free(f);
 	return rc;
 }

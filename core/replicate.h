@@ -3,10 +3,11 @@
  * bounded buffer, with its MD5 computed on the way.
  *
  * The producer (the HTTP connection receiving the body) writes into a ring
- * buffer; one writer thread per replica pulls from it into the volume
- * backend's put(). The buffer is reused once every writer has consumed a
- * region, so memory stays at one buffer per PUT whatever the value's size,
- * and the PUT takes as long as the slowest replica, not the sum of them.
+ * buffer; one writer per replica, on a pool thread, pulls from it into the
+ * volume backend's put(), and one more reader computes the MD5. The buffer
+ * is reused once every reader has consumed a region, so memory stays at one
+ * buffer per PUT whatever the value's size, and the PUT takes as long as the
+ * slowest replica, not the sum of them.
  */
 #ifndef MKV_REPLICATE_H
 #define MKV_REPLICATE_H
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "plugin.h"
 #include "strlist.h"
@@ -42,6 +44,28 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
  * rest of the value can then be dropped).
  */
 int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len);
+
+/*
+ * How a producer that must not block waits for room: pause(ctx) is called
+ * when the buffer is full, under the fanout's lock (so it completes before
+ * any wake), and wake(ctx) once, also under that lock, when there is room
+ * again or the PUT has failed. Neither may call back into the fanout.
+ */
+struct mkv_fanout_waiter {
+	void (*pause)(void *ctx);
+	void (*wake)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * mkv_fanout_offer - pass on as much of data as the buffer has room for,
+ * without waiting. Returns the number of bytes taken; when that is less
+ * than len, the waiter was paused and will be woken. Returns the first
+ * writer's error once the PUT has failed, or MKV_E_INVAL for bytes past the
+ * length. mkv_fanout_finish() cancels a pending wake.
+ */
+ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
+			 const struct mkv_fanout_waiter *waiter);
 
 /*
  * mkv_fanout_finish - wait for every writer and free f. With abort true, or

@@ -1,9 +1,13 @@
 /*
  * server.c - the HTTP API, on libmicrohttpd.
  *
- * One thread per connection: a PUT's body is handed to the replicas as it
- * arrives, and the handler blocks while they are a buffer behind, which only
- * that connection can afford to do.
+ * A few threads (one per CPU), each serving many connections from its own
+ * epoll set, never wait on a volume. Requests that only touch the index are
+ * answered on them; whatever waits on volumes (the replica check of a GET,
+ * a DELETE, the end of a PUT, listings, REBALANCE) runs as a job on the work
+ * pool while its connection is suspended. A PUT's body is handed to the
+ * replicas as it arrives; while they are a buffer behind, its connection is
+ * suspended, not its thread.
  *
  * The key is the URL path percent-decoded by us, not by microhttpd (whose
  * decoder stops at a %00 and lets malformed escapes through): the server
@@ -13,34 +17,59 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "range.h"
 #include "rebalance.h"
 #include "server.h"
 #include "url.h"
+#include "workpool.h"
 
-/* Bytes microhttpd may buffer per connection; upload chunks are up to half of it. */
-#define CONNECTION_MEMORY (256 * 1024)
+/*
+ * Bytes microhttpd may buffer per connection; upload chunks are up to half of
+ * it. microhttpd clears it for every request, so more costs every request.
+ */
+#define CONNECTION_MEMORY (64 * 1024)
 #define CONNECTION_TIMEOUT_S 120
 #define THREAD_STACK (512 * 1024)
 
 struct mkv_server {
 	struct MHD_Daemon *daemon;
 	struct mkv_store *store;
+	pthread_mutex_t mu;
+	pthread_cond_t idle; /* jobs fell to 0 */
+	size_t jobs;         /* jobs running: their connections are suspended */
+	bool stopping;       /* no new jobs: the daemon is about to stop */
+};
+
+/* Where a request is between calls of the handler. */
+enum phase {
+	PHASE_NEW,     /* the headers are in */
+	PHASE_BODY,    /* a PUT's body is arriving (to the replicas, or dropped) */
+	PHASE_WORKING, /* a job is working on it; the connection is suspended */
+	PHASE_ANSWER,  /* the answer is in reply */
 };
 
 /* A request being served, kept between calls of the handler. */
 struct request {
+	struct mkv_server *srv;
+	struct MHD_Connection *conn;
+	enum phase phase;
 	char *key;
 	size_t key_len;
-	struct mkv_put *put; /* a PUT whose body is still arriving */
-	bool put_failed;     /* its replicas failed: the rest of the body is dropped */
-	bool refused;        /* a PUT refused before its body: answer sent once it is read */
-	struct mkv_reply refusal;
+	struct mkv_put *put;   /* a PUT whose body is still arriving */
+	bool put_failed;       /* its replicas failed: the rest of the body is dropped */
+	void (*work)(struct request *req); /* what the job does */
+	struct mkv_get get;    /* a GET between its halves */
+	struct mkv_query query;
+	long limit;
+	bool unlink;
+	struct mkv_reply reply;
 };
 
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
@@ -132,31 +161,105 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
 	return ok;
 }
 
-/* Answer a GET with a query: ?list, ?unlinked, or 403 for anything else. */
-static void serve_query(struct mkv_store *store, struct MHD_Connection *conn,
-			struct request *req, struct mkv_reply *r)
-{
-	struct mkv_query q = { 0 };
-	long limit;
+/*
+ * Jobs: what waits on volumes runs on a pool thread while the connection is
+ * suspended, so the server's threads go on serving other connections.
+ */
 
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_argument, &q);
-	if (q.bad)
-		r->status = MHD_HTTP_BAD_REQUEST;
-	else if (strcmp(q.operation, "list") != 0 && strcmp(q.operation, "unlinked") != 0)
-		r->status = MHD_HTTP_FORBIDDEN;
-	else if (mkv_query_limit(&q, &limit) < 0)
-		mkv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad limit '%s'", q.limit);
-	else
-		mkv_store_list(store, req->key, req->key_len,
-			       q.operation[0] == 'l' ? MKV_LIST_LIVE : MKV_LIST_UNLINKED,
-			       q.start, q.start ? q.start_len : 0, limit, r);
-	mkv_query_free(&q);
+static void job_main(void *arg)
+{
+	struct request *req = arg;
+	struct mkv_server *srv = req->srv;
+
+	req->work(req);
+	req->phase = PHASE_ANSWER;
+	/* req belongs to the connection's thread again from here on. */
+	MHD_resume_connection(req->conn);
+	pthread_mutex_lock(&srv->mu);
+	if (--srv->jobs == 0)
+		pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->mu);
 }
 
-/* Start a PUT: check the length and claim the key. Leaves r->status 0 to read the body. */
-static void begin_put(struct mkv_store *store, struct MHD_Connection *conn,
-		      struct request *req, struct mkv_reply *r)
+/* Hand req to a job doing work; its answer is sent once the job is done. */
+static void run_job(struct request *req, void (*work)(struct request *req))
 {
+	struct mkv_server *srv = req->srv;
+	bool stopping;
+
+	pthread_mutex_lock(&srv->mu);
+	stopping = srv->stopping;
+	if (!stopping)
+		srv->jobs++;
+	pthread_mutex_unlock(&srv->mu);
+	if (stopping) {
+		mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is stopping");
+		return;
+	}
+	req->work = work;
+	req->phase = PHASE_WORKING;
+	/* Suspended before the job starts: a resume must never come first. */
+	MHD_suspend_connection(req->conn);
+	if (mkv_work_run(job_main, req) == 0)
+		return;
+	mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", mkv_error_message(MKV_E_NOMEM));
+	req->phase = PHASE_ANSWER;
+	MHD_resume_connection(req->conn);
+	pthread_mutex_lock(&srv->mu);
+	srv->jobs--;
+	pthread_mutex_unlock(&srv->mu);
+}
+
+static void work_locate(struct request *req)
+{
+	mkv_store_get_locate(req->srv->store, &req->get, &req->reply);
+}
+
+static void work_list(struct request *req)
+{
+	struct mkv_query *q = &req->query;
+
+	mkv_store_list(req->srv->store, req->key, req->key_len,
+		       q->operation[0] == 'l' ? MKV_LIST_LIVE : MKV_LIST_UNLINKED,
+		       q->start, q->start ? q->start_len : 0, req->limit, &req->reply);
+}
+
+static void work_delete(struct request *req)
+{
+	mkv_store_delete(req->srv->store, req->key, req->key_len, false, &req->reply);
+}
+
+static void work_rebalance(struct request *req)
+{
+	mkv_store_rebalance(req->srv->store, req->key, req->key_len, &req->reply);
+}
+
+static void work_put_end(struct request *req)
+{
+	mkv_store_put_end(req->put, true, &req->reply);
+	req->put = NULL;
+}
+
+/* Answer a GET with a query: ?list, ?unlinked, or 403 for anything else. */
+static void serve_query(struct request *req)
+{
+	struct mkv_query *q = &req->query;
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_argument, q);
+	if (q->bad)
+		req->reply.status = MHD_HTTP_BAD_REQUEST;
+	else if (strcmp(q->operation, "list") != 0 && strcmp(q->operation, "unlinked") != 0)
+		req->reply.status = MHD_HTTP_FORBIDDEN;
+	else if (mkv_query_limit(q, &req->limit) < 0)
+		mkv_reply_error(&req->reply, MHD_HTTP_BAD_REQUEST, "bad limit '%s'", q->limit);
+	else
+		run_job(req, work_list);
+}
+
+/* Start a PUT: check the length and claim the key. Leaves the status 0 to read the body. */
+static void begin_put(struct request *req)
+{
+	struct MHD_Connection *conn = req->conn;
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint64_t length = 0;
@@ -165,7 +268,7 @@ static void begin_put(struct mkv_store *store, struct MHD_Connection *conn,
 	/* A chunked body overrides Content-Length (RFC 9112): the two could disagree. */
 	if (cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					      MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-		mkv_reply_error(r, MHD_HTTP_BAD_REQUEST,
+		mkv_reply_error(&req->reply, MHD_HTTP_BAD_REQUEST,
 				"a PUT has either Content-Length or Transfer-Encoding, not both");
 		return;
 	}
@@ -173,34 +276,41 @@ static void begin_put(struct mkv_store *store, struct MHD_Connection *conn,
 		errno = 0;
 		length = strtoull(cl, &end, 10);
 		if (errno || end == cl || *end) {
-			r->status = MHD_HTTP_BAD_REQUEST;
+			req->reply.status = MHD_HTTP_BAD_REQUEST;
 			return;
 		}
 	}
-	req->put = mkv_store_put_begin(store, req->key, req->key_len, length, r);
+	req->put = mkv_store_put_begin(req->srv->store, req->key, req->key_len, length,
+				       &req->reply);
 }
 
-/* The first call for a request: parse it and answer everything but a PUT body. */
-static void dispatch(struct mkv_store *store, struct MHD_Connection *conn,
-		     const char *url, const char *method, struct request *req,
-		     struct mkv_reply *r)
+/*
+ * Parse a request and answer it, or start the job that will. What only
+ * reads or writes the index is answered here; what waits on volumes is a
+ * job.
+ */
+static void dispatch(struct request *req, const char *url, const char *method)
 {
-	bool has_query = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
+	struct mkv_store *store = req->srv->store;
+	bool has_query = MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
 
 	if (url[0] != '/' || !(req->key = mkv_url_decode(url, false, &req->key_len)))
-		r->status = MHD_HTTP_BAD_REQUEST;
+		req->reply.status = MHD_HTTP_BAD_REQUEST;
 	else if (strcmp(method, "GET") == 0 && has_query)
-		serve_query(store, conn, req, r);
-	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-		mkv_store_get(store, req->key, req->key_len, r);
-	else if (strcmp(method, "PUT") == 0)
-		begin_put(store, conn, req, r);
-	else if (strcmp(method, "DELETE") == 0 || strcmp(method, "UNLINK") == 0)
-		mkv_store_delete(store, req->key, req->key_len, method[0] == 'U', r);
+		serve_query(req);
+	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		if (mkv_store_get_lookup(store, req->key, req->key_len, &req->get, &req->reply))
+			run_job(req, work_locate);
+	} else if (strcmp(method, "PUT") == 0)
+		begin_put(req);
+	else if (strcmp(method, "DELETE") == 0)
+		run_job(req, work_delete);
+	else if (strcmp(method, "UNLINK") == 0)
+		mkv_store_delete(store, req->key, req->key_len, true, &req->reply);
 	else if (strcmp(method, "REBALANCE") == 0)
-		mkv_store_rebalance(store, req->key, req->key_len, r);
+		run_job(req, work_rebalance);
 	else
-		r->status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		req->reply.status = MHD_HTTP_METHOD_NOT_ALLOWED;
 }
 
 /* Whether the client waits for "100 Continue" before it sends the body. */
@@ -212,80 +322,105 @@ static bool expects_continue(struct MHD_Connection *conn)
 	return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
+/* A PUT whose replicas are a buffer behind waits, suspended, until they catch up. */
+static void pause_body(void *ctx)
+{
+	struct request *req = ctx;
+
+	MHD_suspend_connection(req->conn);
+}
+
+static void wake_body(void *ctx)
+{
+	struct request *req = ctx;
+
+	MHD_resume_connection(req->conn);
+}
+
+/* Pass a chunk of a PUT's body on; a body nobody wants is dropped. */
+static void receive_body(struct request *req, const char *data, size_t *size)
+{
+	const struct mkv_fanout_waiter waiter = { pause_body, wake_body, req };
+	ssize_t taken;
+
+	if (!req->put || req->put_failed) {
+		*size = 0;
+		return;
+	}
+	taken = mkv_store_put_offer(req->put, data, *size, &waiter);
+	if (taken < 0) {
+		req->put_failed = true;
+		*size = 0;
+	} else {
+		*size -= (size_t)taken;
+	}
+}
+
 /*
  * The handler, called once when the headers are in, then with each chunk of
- * body, then once more with none left. A PUT starts at the first call (so a
- * refused PUT is answered before a client that expects 100-continue sends
- * its body); everything else is answered at the last, which lets
- * microhttpd keep the connection alive.
+ * body, then once more with none left (and again after each job). A PUT
+ * starts at the first call (so a refused PUT is answered before a client
+ * that expects 100-continue sends its body); everything else is started at
+ * the last, which lets microhttpd keep the connection alive.
  */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      const char *url, const char *method,
 			      const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
-	struct mkv_server *srv = cls;
 	struct request *req = *con_cls;
-	struct mkv_reply r;
 
 	(void)version;
-	mkv_reply_init(&r);
 	if (!req) {
 		req = calloc(1, sizeof *req);
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		req->srv = cls;
+		req->conn = conn;
+		mkv_reply_init(&req->reply);
 		if (strcmp(method, "PUT") != 0)
 			return MHD_YES;
-		dispatch(srv->store, conn, url, method, req, &r);
-		if (req->put || expects_continue(conn))
-			return req->put ? MHD_YES : respond(conn, &r);
+		dispatch(req, url, method);
+		req->phase = PHASE_BODY;
+		if (req->put || !expects_continue(conn))
+			return MHD_YES;
 		/*
-		 * The client is sending the body anyway: answering now and closing
-		 * on unread data can reset the connection before the client reads
-		 * the answer. Read (and drop) the body first.
+		 * A refused PUT whose client is sending the body anyway is
+		 * answered once the body is read (and dropped): answering now and
+		 * closing on unread data can reset the connection before the
+		 * client reads the answer.
 		 */
-		req->refusal = r;
-		req->refused = true;
-		return MHD_YES;
+		return respond(conn, &req->reply);
 	}
 	if (*upload_data_size) {
-		if (req->put && !req->put_failed &&
-		    mkv_store_put_write(req->put, upload_data, *upload_data_size) < 0)
-			req->put_failed = true;
-		*upload_data_size = 0; /* a body nobody wants is dropped */
+		receive_body(req, upload_data, upload_data_size);
 		return MHD_YES;
 	}
-	if (req->put) {
-		mkv_store_put_end(req->put, true, &r);
-		req->put = NULL;
-	} else if (req->refused) {
-		r = req->refusal;
-		req->refused = false;
-	} else {
-		dispatch(srv->store, conn, url, method, req, &r);
-	}
-	return respond(conn, &r);
+	if (req->phase == PHASE_NEW)
+		dispatch(req, url, method);
+	else if (req->phase == PHASE_BODY && req->put)
+		run_job(req, work_put_end);
+	if (req->phase == PHASE_WORKING)
+		return MHD_YES;
+	return respond(conn, &req->reply);
 }
 
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = *con_cls;
-	struct mkv_reply r;
 
 	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (!req)
 		return;
-	if (req->put) { /* the client went away in the middle of the body */
-		mkv_reply_init(&r);
-		mkv_store_put_end(req->put, false, &r);
-		mkv_reply_free(&r);
-	}
-	if (req->refused)
-		mkv_reply_free(&req->refusal);
+	if (req->put) /* the client went away in the middle of the body */
+		mkv_store_put_end(req->put, false, &req->reply);
+	mkv_reply_free(&req->reply);
+	mkv_record_free(&req->get.rec);
+	mkv_query_free(&req->query);
 	free(req->key);
 	free(req);
 	*con_cls = NULL;
@@ -303,10 +438,13 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 
 static struct MHD_Daemon *start_daemon(struct mkv_server *srv, int port, unsigned flags)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	return MHD_start_daemon(
-		flags | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_POLL | MHD_USE_ERROR_LOG,
+		flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		(uint16_t)port, NULL, NULL, handle, srv,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
@@ -324,14 +462,17 @@ int mkv_server_start(struct mkv_server **out, struct mkv_store *store, int port)
 	if (!srv)
 		return mkv_fail(MKV_E_NOMEM, "out of memory");
 	srv->store = store;
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->idle, NULL);
 	/* Both IPv6 and IPv4 where the host has IPv6, IPv4 alone otherwise. */
 	srv->daemon = start_daemon(srv, port, MHD_USE_DUAL_STACK);
 	if (!srv->daemon)
 		srv->daemon = start_daemon(srv, port, 0);
 	if (!srv->daemon) {
-		free(srv);
+		int err = errno;
+		mkv_server_stop(srv);
 		return mkv_fail(MKV_E_IO, "cannot listen on port %d: %s", port,
-				errno ? strerror(errno) : "microhttpd refused to start");
+				err ? strerror(err) : "microhttpd refused to start");
 	}
 	*out = srv;
 	return 0;
@@ -339,6 +480,15 @@ int mkv_server_start(struct mkv_server **out, struct mkv_store *store, int port)
 
 void mkv_server_stop(struct mkv_server *srv)
 {
-	MHD_stop_daemon(srv->daemon);
+	/* A job resumes its connection when done: the daemon must outlive every job. */
+	pthread_mutex_lock(&srv->mu);
+	srv->stopping = true;
+	while (srv->jobs > 0)
+		pthread_cond_wait(&srv->idle, &srv->mu);
+	pthread_mutex_unlock(&srv->mu);
+	if (srv->daemon)
+		MHD_stop_daemon(srv->daemon);
+	pthread_cond_destroy(&srv->idle);
+	pthread_mutex_destroy(&srv->mu);
 	free(srv);
 }

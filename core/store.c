@@ -293,26 +293,42 @@ static void locate_live_replica(struct mkv_store *s, const char *path,
 	r->status = 404;
 }
 
+bool mkv_store_get_lookup(struct mkv_store *s, const void *key, size_t key_len,
+			  struct mkv_get *g, struct mkv_reply *r)
+{
+	int rc;
+
+	memset(&g->rec, 0, sizeof g->rec);
+	rc = mkv_store_load_record(s, key, key_len, &g->rec);
+	if (rc == MKV_E_NOTFOUND || (rc == 0 && g->rec.deleted))
+		reply_missing(s, key, key_len, r);
+	else if (rc < 0)
+		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
+	else if (mkv_key_path(key, key_len, g->path) < 0)
+		r->status = 404;
+	if (r->status) {
+		mkv_record_free(&g->rec);
+		return false;
+	}
+	snprintf(r->md5, sizeof r->md5, "%s", g->rec.hash);
+	r->key_volumes = join(&g->rec.replicas);
+	r->key_balance = balanced(s, key, key_len, &g->rec.replicas) ? "balanced" : "unbalanced";
+	return true;
+}
+
+void mkv_store_get_locate(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r)
+{
+	locate_live_replica(s, g->path, &g->rec.replicas, r);
+	mkv_record_free(&g->rec);
+}
+
 void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
 		   struct mkv_reply *r)
 {
-	struct mkv_record rec = { 0 };
-	char path[MKV_PATH_MAX];
-	int rc = mkv_store_load_record(s, key, key_len, &rec);
+	struct mkv_get g;
 
-	if (rc == MKV_E_NOTFOUND || (rc == 0 && rec.deleted)) {
-		reply_missing(s, key, key_len, r);
-	} else if (rc < 0) {
-		mkv_reply_error(r, 500, "index: %s", mkv_error_message(rc));
-	} else if (mkv_key_path(key, key_len, path) < 0) {
-		r->status = 404;
-	} else {
-		snprintf(r->md5, sizeof r->md5, "%s", rec.hash);
-		r->key_volumes = join(&rec.replicas);
-		r->key_balance = balanced(s, key, key_len, &rec.replicas) ? "balanced" : "unbalanced";
-		locate_live_replica(s, path, &rec.replicas, r);
-	}
-	mkv_record_free(&rec);
+	if (mkv_store_get_lookup(s, key, key_len, &g, r))
+		mkv_store_get_locate(s, &g, r);
 }
 
 /* The 5xx that best describes a failed volume operation. */
@@ -677,6 +693,12 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len)
 {
 	return mkv_fanout_write(p->fanout, data, len);
+}
+
+ssize_t mkv_store_put_offer(struct mkv_put *p, const void *data, size_t len,
+			    const struct mkv_fanout_waiter *waiter)
+{
+	return mkv_fanout_offer(p->fanout, data, len, waiter);
 }
 
 void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)

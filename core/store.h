@@ -14,9 +14,11 @@
 #include <mkv/mkv.h>
 
 #include "config.h"
+#include "hash.h"
 #include "keylock.h"
 #include "plugin.h"
 #include "record.h"
+#include "replicate.h"
 
 struct mkv_store {
 	const struct mkv_config *cfg; /* borrowed */
@@ -57,9 +59,28 @@ void mkv_store_free(struct mkv_store *s);
  * GET or HEAD of key: 302 to a replica that answered stat() (replicas tried in
  * random order), 200 with fd for a backend that serves files itself, 404 when
  * missing, unlinked or on no live replica, 302 to the fallback when set.
+ * The same as mkv_store_get_lookup() then mkv_store_get_locate().
  */
 void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
 		   struct mkv_reply *r);
+
+/* A GET between its two halves. */
+struct mkv_get {
+	struct mkv_record rec;
+	char path[MKV_PATH_MAX];
+};
+
+/*
+ * mkv_store_get_lookup - the half of a GET that reads the index and does not
+ * wait on volumes. Returns false with the whole answer in r (404, the
+ * fallback's 302, 500), or true for a live key, with its headers in r and
+ * what mkv_store_get_locate() needs in g.
+ */
+bool mkv_store_get_lookup(struct mkv_store *s, const void *key, size_t key_len,
+			  struct mkv_get *g, struct mkv_reply *r);
+
+/* mkv_store_get_locate - the half that asks the replicas; frees what g holds. */
+void mkv_store_get_locate(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r);
 
 /* DELETE (unlink false) or UNLINK (unlink true) of key: 204, 403, 404, 409, 500. */
 void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,
@@ -115,6 +136,14 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
  * failed (the caller keeps feeding or ends it; the bytes are dropped).
  */
 int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len);
+
+/*
+ * The same without blocking: returns the bytes taken, fewer than len when
+ * the replicas are a full buffer behind (waiter is then paused, and woken
+ * when there is room), or a negative code once the PUT has failed.
+ */
+ssize_t mkv_store_put_offer(struct mkv_put *p, const void *data, size_t len,
+			    const struct mkv_fanout_waiter *waiter);
 
 /*
  * mkv_store_put_end - finish the PUT and free p. complete is false when the
