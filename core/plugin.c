@@ -186,3 +186,8 @@ void mkv_volume_close(struct mkv_volume *v)
 	free(v->h);
 	memset(v, 0, sizeof *v);
 }
+
+bool mkv_volume_has_stat_async(const struct mkv_volume *v)
+{
+	return MKV_ABI_MINOR_OF(v->ops->head.abi_version) >= 1 && v->ops->stat_async;
+}

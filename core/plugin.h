@@ -55,4 +55,10 @@ int mkv_volume_open(struct mkv_volume *v, const struct mkv_volume_ops *ops,
 		    unsigned timeout_ms, const struct mkv_options *opts);
 void mkv_volume_close(struct mkv_volume *v);
 
+/*
+ * Whether v's backend has stat_async (ABI 1.1): built for 1.1 or later, with
+ * the slot set. The core reads no slot a backend's ABI version lacks.
+ */
+bool mkv_volume_has_stat_async(const struct mkv_volume *v);
+
 #endif

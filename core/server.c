@@ -64,6 +64,7 @@ struct request {
 	size_t key_len;
 	struct mkv_put *put;   /* a PUT whose body is still arriving */
 	bool put_failed;       /* its replicas failed: the rest of the body is dropped */
+	bool suspended;        /* this call of the handler suspended the connection */
 	void (*work)(struct request *req); /* what the job does */
 	struct mkv_get get;    /* a GET between its halves */
 	struct mkv_query query;
@@ -166,23 +167,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct mkv_reply *r)
  * suspended, so the server's threads go on serving other connections.
  */
 
-static void job_main(void *arg)
-{
-	struct request *req = arg;
-	struct mkv_server *srv = req->srv;
-
-	req->work(req);
-	req->phase = PHASE_ANSWER;
-	/* req belongs to the connection's thread again from here on. */
-	MHD_resume_connection(req->conn);
-	pthread_mutex_lock(&srv->mu);
-	if (--srv->jobs == 0)
-		pthread_cond_broadcast(&srv->idle);
-	pthread_mutex_unlock(&srv->mu);
-}
-
-/* Hand req to a job doing work; its answer is sent once the job is done. */
-static void run_job(struct request *req, void (*work)(struct request *req))
+/*
+ * Suspend req's connection while it waits for a job or a volume. Returns
+ * false, with a 503 in req->reply, when the server is stopping.
+ */
+static bool begin_wait(struct request *req)
 {
 	struct mkv_server *srv = req->srv;
 	bool stopping;
@@ -194,20 +183,51 @@ static void run_job(struct request *req, void (*work)(struct request *req))
 	pthread_mutex_unlock(&srv->mu);
 	if (stopping) {
 		mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is stopping");
-		return;
+		return false;
 	}
-	req->work = work;
 	req->phase = PHASE_WORKING;
-	/* Suspended before the job starts: a resume must never come first. */
+	req->suspended = true;
 	MHD_suspend_connection(req->conn);
-	if (mkv_work_run(job_main, req) == 0)
-		return;
-	mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", mkv_error_message(MKV_E_NOMEM));
+	return true;
+}
+
+/* The wait is over and req->reply holds the answer. Any thread; req is not ours after. */
+static void end_wait(struct request *req)
+{
+	struct mkv_server *srv = req->srv;
+
 	req->phase = PHASE_ANSWER;
 	MHD_resume_connection(req->conn);
 	pthread_mutex_lock(&srv->mu);
-	srv->jobs--;
+	if (--srv->jobs == 0)
+		pthread_cond_broadcast(&srv->idle);
 	pthread_mutex_unlock(&srv->mu);
+}
+
+static void job_main(void *arg)
+{
+	struct request *req = arg;
+
+	req->work(req);
+	end_wait(req);
+}
+
+/* Hand req to a job doing work; its answer is sent once the job is done. */
+static void run_job(struct request *req, void (*work)(struct request *req))
+{
+	if (!begin_wait(req))
+		return;
+	req->work = work;
+	if (mkv_work_run(job_main, req) < 0) {
+		mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "%s",
+				mkv_error_message(MKV_E_NOMEM));
+		end_wait(req);
+	}
+}
+
+static void located(void *ctx)
+{
+	end_wait(ctx);
 }
 
 static void work_locate(struct request *req)
@@ -238,6 +258,17 @@ static void work_put_end(struct request *req)
 {
 	mkv_store_put_end(req->put, true, &req->reply);
 	req->put = NULL;
+}
+
+/* The replica check of a GET: asynchronous when the volume backend can, else a job. */
+static void locate(struct request *req)
+{
+	struct mkv_store *store = req->srv->store;
+
+	if (!mkv_store_locates_async(store))
+		run_job(req, work_locate);
+	else if (begin_wait(req))
+		mkv_store_get_locate_async(store, &req->get, &req->reply, located, req);
 }
 
 /* Answer a GET with a query: ?list, ?unlinked, or 403 for anything else. */
@@ -300,7 +331,7 @@ static void dispatch(struct request *req, const char *url, const char *method)
 		serve_query(req);
 	else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		if (mkv_store_get_lookup(store, req->key, req->key_len, &req->get, &req->reply))
-			run_job(req, work_locate);
+			locate(req);
 	} else if (strcmp(method, "PUT") == 0)
 		begin_put(req);
 	else if (strcmp(method, "DELETE") == 0)
@@ -397,11 +428,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		receive_body(req, upload_data, upload_data_size);
 		return MHD_YES;
 	}
+	req->suspended = false;
 	if (req->phase == PHASE_NEW)
 		dispatch(req, url, method);
 	else if (req->phase == PHASE_BODY && req->put)
 		run_job(req, work_put_end);
-	if (req->phase == PHASE_WORKING)
+	/* A suspended request is answered when the handler is called after its resume. */
+	if (req->suspended)
 		return MHD_YES;
 	return respond(conn, &req->reply);
 }

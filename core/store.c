@@ -254,6 +254,42 @@ static unsigned next_random(void)
 	return (unsigned)(z ^ (z >> 31));
 }
 
+/* Fill order[0..n) with 0..n-1 in random order. */
+static void shuffle(size_t *order, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j = next_random() % (i + 1);
+		order[i] = order[j];
+		order[j] = i;
+	}
+}
+
+/* Point r at the copy on replica, which stat() found. Returns 0 or locate's code. */
+static int point_at(struct mkv_store *s, const char *replica, const char *path,
+		    struct mkv_reply *r)
+{
+	const struct mkv_volume *v = s->volume;
+	struct mkv_location loc = { .fd = -1 };
+	int rc = v->ops->locate(v->h, replica, path, &loc);
+
+	if (rc < 0)
+		return rc;
+	if (loc.kind == MKV_LOCATION_FILE) {
+		r->status = 200;
+		r->fd = loc.fd;
+		r->size = loc.size;
+	} else {
+		r->status = 302;
+		memcpy(r->location, loc.url, sizeof r->location);
+	}
+	return 0;
+}
+
+static void log_replica_miss(const char *path, const char *replica, int rc)
+{
+	mkv_log(MKV_LOG_DEBUG, "GET %s on %s: %s", path, replica, mkv_error_message(rc));
+}
+
 /* Point r at the first replica (in random order) that has the value. */
 static void locate_live_replica(struct mkv_store *s, const char *path,
 				const struct mkv_strlist *replicas, struct mkv_reply *r)
@@ -261,34 +297,16 @@ static void locate_live_replica(struct mkv_store *s, const char *path,
 	const struct mkv_volume *v = s->volume;
 	size_t n = replicas->count, order[n ? n : 1];
 
-	for (size_t i = 0; i < n; i++) {
-		size_t j = next_random() % (i + 1);
-		order[i] = order[j];
-		order[j] = i;
-	}
+	shuffle(order, n);
 	for (size_t i = 0; i < n; i++) {
 		const char *replica = replicas->items[order[i]];
-		struct mkv_location loc = { .fd = -1 };
 		int rc;
 
 		mkv_error_clear();
 		rc = v->ops->stat(v->h, replica, path, NULL);
-		if (rc == 0)
-			rc = v->ops->locate(v->h, replica, path, &loc);
-		if (rc < 0) {
-			mkv_log(MKV_LOG_DEBUG, "GET %s on %s: %s", path, replica,
-				mkv_error_message(rc));
-			continue;
-		}
-		if (loc.kind == MKV_LOCATION_FILE) {
-			r->status = 200;
-			r->fd = loc.fd;
-			r->size = loc.size;
-		} else {
-			r->status = 302;
-			memcpy(r->location, loc.url, sizeof r->location);
-		}
-		return;
+		if (rc == 0 && (rc = point_at(s, replica, path, r)) == 0)
+			return;
+		log_replica_miss(path, replica, rc);
 	}
 	r->status = 404;
 }
@@ -320,6 +338,75 @@ void mkv_store_get_locate(struct mkv_store *s, struct mkv_get *g, struct mkv_rep
 {
 	locate_live_replica(s, g->path, &g->rec.replicas, r);
 	mkv_record_free(&g->rec);
+}
+
+bool mkv_store_locates_async(const struct mkv_store *s)
+{
+	return mkv_volume_has_stat_async(s->volume);
+}
+
+static void locate_async_end(struct mkv_get *g)
+{
+	mkv_record_free(&g->rec);
+	free(g->order);
+	g->order = NULL;
+	g->done(g->ctx); /* g may be gone from here on */
+}
+
+static void stat_answered(void *ctx, int rc, uint64_t size);
+
+/* Ask the next replica in g's order; 404 once none is left. */
+static void locate_next_async(struct mkv_get *g)
+{
+	const struct mkv_volume *v = g->s->volume;
+
+	while (g->next < g->rec.replicas.count) {
+		const char *replica = g->rec.replicas.items[g->order[g->next++]];
+		int rc;
+
+		mkv_error_clear();
+		rc = v->ops->stat_async(v->h, replica, g->path, stat_answered, g);
+		if (rc == 0)
+			return;
+		log_replica_miss(g->path, replica, rc);
+	}
+	g->r->status = 404;
+	locate_async_end(g);
+}
+
+/* The answer of a replica's stat_async: point there, or try the next one. */
+static void stat_answered(void *ctx, int rc, uint64_t size)
+{
+	struct mkv_get *g = ctx;
+	const char *replica = g->rec.replicas.items[g->order[g->next - 1]];
+
+	(void)size;
+	if (rc == 0 && (rc = point_at(g->s, replica, g->path, g->r)) == 0) {
+		locate_async_end(g);
+		return;
+	}
+	log_replica_miss(g->path, replica, rc);
+	locate_next_async(g);
+}
+
+void mkv_store_get_locate_async(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r,
+				void (*done)(void *ctx), void *ctx)
+{
+	size_t n = g->rec.replicas.count;
+
+	g->s = s;
+	g->r = r;
+	g->done = done;
+	g->ctx = ctx;
+	g->next = 0;
+	g->order = malloc((n ? n : 1) * sizeof *g->order);
+	if (!g->order) {
+		mkv_reply_error(r, 500, "out of memory");
+		locate_async_end(g);
+		return;
+	}
+	shuffle(g->order, n);
+	locate_next_async(g);
 }
 
 void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,

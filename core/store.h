@@ -68,6 +68,13 @@ void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
 struct mkv_get {
 	struct mkv_record rec;
 	char path[MKV_PATH_MAX];
+	/* mkv_store_get_locate_async() only: */
+	struct mkv_store *s;
+	struct mkv_reply *r;
+	void (*done)(void *ctx);
+	void *ctx;
+	size_t *order;  /* the replicas' indexes in the order they are tried */
+	size_t next;    /* in order: the next to try */
 };
 
 /*
@@ -81,6 +88,18 @@ bool mkv_store_get_lookup(struct mkv_store *s, const void *key, size_t key_len,
 
 /* mkv_store_get_locate - the half that asks the replicas; frees what g holds. */
 void mkv_store_get_locate(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r);
+
+/* Whether the volume backend can ask replicas without a thread waiting (stat_async). */
+bool mkv_store_locates_async(const struct mkv_store *s);
+
+/*
+ * mkv_store_get_locate_async - mkv_store_get_locate() without waiting, when
+ * mkv_store_locates_async(): r gets the answer, then done(ctx) is called,
+ * from a volume backend's thread or before this returns. g and r must stay
+ * valid until then; g's hold is freed by then.
+ */
+void mkv_store_get_locate_async(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r,
+				void (*done)(void *ctx), void *ctx);
 
 /* DELETE (unlink false) or UNLINK (unlink true) of key: 204, 403, 404, 409, 500. */
 void mkv_store_delete(struct mkv_store *s, const void *key, size_t key_len,

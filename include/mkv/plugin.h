@@ -31,7 +31,7 @@
  * NULL slot before calling a slot a later minor version added).
  */
 #define MKV_ABI_MAJOR 1
-#define MKV_ABI_MINOR 0
+#define MKV_ABI_MINOR 1
 #define MKV_ABI_VERSION ((uint32_t)(MKV_ABI_MAJOR << 16 | MKV_ABI_MINOR))
 #define MKV_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define MKV_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffff)

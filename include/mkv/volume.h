@@ -47,6 +47,13 @@ struct mkv_volume_entry {
 	uint64_t size; /* file size in bytes, 0 for directories */
 };
 
+/*
+ * Receives the answer of stat_async(): what stat() would have returned, and
+ * the size when rc is 0. Called on the thread that recorded the failure's
+ * message (host->fail), so mkv_error_message() there tells why.
+ */
+typedef void (*mkv_volume_stat_fn)(void *ctx, int rc, uint64_t size);
+
 /* Receives each entry of a listing; 0 to go on, negative to stop with that code. */
 typedef int (*mkv_volume_list_fn)(void *ctx, const struct mkv_volume_entry *e);
 
@@ -125,6 +132,21 @@ struct mkv_volume_ops {
 	 */
 	int (*locate)(void *h, const char *replica, const char *path,
 		      struct mkv_location *loc);
+
+	/* Added in ABI 1.1; may be NULL. */
+
+	/*
+	 * stat_async - stat() without making the caller wait: returns 0 once the
+	 * check is under way, and done(ctx, ...) is then called exactly once
+	 * with stat()'s answer, from a thread of the backend's (or from this
+	 * call itself, before it returns). Fails at once, without calling done,
+	 * with MKV_E_NOMEM or MKV_E_UNAVAILABLE (the handle is closing). done
+	 * may call stat_async again; close() waits for every pending done. The
+	 * core checks replicas this way, when a backend has it, so that a
+	 * thousand GETs in flight need no thousand threads.
+	 */
+	int (*stat_async)(void *h, const char *replica, const char *path,
+			  mkv_volume_stat_fn done, void *ctx);
 };
 
 #endif

@@ -14,7 +14,9 @@
  * curl easy handles, each with its own connection cache. A request takes one,
  * sets every option afresh, performs, and gives it back reset (a reset keeps
  * the live connections). Handles are never shared between threads at once,
- * which is what libcurl requires.
+ * which is what libcurl requires. stat_async is the exception to one
+ * request per calling thread: its HEADs all run on one thread of the
+ * handle's, through a curl multi handle.
  *
  * Time limits: timeout_ms bounds connecting, NGINX_STALL_S the time a
  * transfer may move no byte, and nothing bounds a transfer's total length,
@@ -46,14 +48,20 @@
  */
 #define NGINX_STALL_S 60L
 
+struct pending_stat;
+
 /* The handle the core allocates (zeroed) for each open(). */
 struct nginx_volume {
 	const struct mkv_host *host;
 	unsigned timeout_ms;
 	struct curl_slist *put_headers; /* "Expect:", so no 100-continue wait */
-	pthread_mutex_t lock;           /* guards the free list below */
+	pthread_mutex_t lock;           /* guards the free list and the hand-over below */
 	CURL **idle;                    /* easy handles not in use */
 	size_t n_idle, cap_idle;
+	CURLM *multi;                   /* every stat_async HEAD, driven by stat_thread */
+	pthread_t stat_thread;
+	struct pending_stat *submitted; /* handed to stat_thread, not yet in multi */
+	bool closing;                   /* stat_async refuses new work */
 };
 
 /* One request in flight: its easy handle, URL, and what its callbacks need. */
@@ -261,6 +269,140 @@ static bool status_is_ok(struct transfer *t)
 	return status == 200;
 }
 
+/* The options of a HEAD for stat: no body, and a total time limit. */
+static void head_options(struct transfer *t)
+{
+	curl_easy_setopt(t->curl, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, (long)t->nv->timeout_ms);
+}
+
+/* stat's answer from a HEAD that ended with cc: 0 with the size, or a code. */
+static int head_result(struct transfer *t, CURLcode cc, uint64_t *size)
+{
+	curl_off_t length = -1;
+	long status = 0;
+
+	if (cc != CURLE_OK)
+		return curl_failure(t, cc);
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return status_failure(t, status, true);
+	curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+	if (length < 0)
+		return transfer_fail(t, MKV_E_IO, "the answer has no Content-Length");
+	if (size)
+		*size = (uint64_t)length;
+	return 0;
+}
+
+/*
+ * stat_async: one thread per handle drives every HEAD in flight through a
+ * curl multi handle, so a thousand checks at once cost one thread and one
+ * wake-up per batch, not a thread each. Callers hand a pending_stat over
+ * through a locked list and wake the thread with curl_multi_wakeup().
+ */
+struct pending_stat {
+	struct transfer t;
+	mkv_volume_stat_fn done;
+	void *ctx;
+	struct pending_stat *next;
+};
+
+/* Answer ps with the outcome of its HEAD and free it. */
+static void stat_finish(struct pending_stat *ps, CURLcode cc)
+{
+	mkv_volume_stat_fn done = ps->done;
+	void *ctx = ps->ctx;
+	uint64_t size = 0;
+	int rc = head_result(&ps->t, cc, &size);
+
+	transfer_end(&ps->t);
+	free(ps);
+	done(ctx, rc, size);
+}
+
+/* Move the HEADs handed over into the multi handle; false once closing. */
+static bool stat_take_submitted(struct nginx_volume *nv)
+{
+	struct pending_stat *ps, *next;
+	bool closing;
+
+	pthread_mutex_lock(&nv->lock);
+	ps = nv->submitted;
+	nv->submitted = NULL;
+	closing = nv->closing;
+	pthread_mutex_unlock(&nv->lock);
+	for (; ps; ps = next) {
+		next = ps->next;
+		curl_easy_setopt(ps->t.curl, CURLOPT_PRIVATE, ps);
+		if (curl_multi_add_handle(nv->multi, ps->t.curl) != CURLM_OK)
+			stat_finish(ps, CURLE_OUT_OF_MEMORY);
+	}
+	return !closing;
+}
+
+static void *stat_thread_main(void *arg)
+{
+	struct nginx_volume *nv = arg;
+	int running = 0;
+
+	for (;;) {
+		bool open = stat_take_submitted(nv);
+		CURLMsg *msg;
+		int left;
+
+		curl_multi_perform(nv->multi, &running);
+		while ((msg = curl_multi_info_read(nv->multi, &left))) {
+			struct pending_stat *ps = NULL;
+			CURL *curl = msg->easy_handle;
+			CURLcode cc = msg->data.result;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(curl, CURLINFO_PRIVATE, (char **)&ps);
+			curl_multi_remove_handle(nv->multi, curl);
+			stat_finish(ps, cc);
+			running = -1; /* a done may have handed over more */
+		}
+		if (!open && running == 0)
+			return NULL;
+		if (running != -1)
+			curl_multi_poll(nv->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+static int nginx_stat_async(void *h, const char *replica, const char *path,
+			    mkv_volume_stat_fn done, void *ctx)
+{
+	struct nginx_volume *nv = h;
+	struct pending_stat *ps = calloc(1, sizeof *ps);
+	int rc;
+
+	if (!ps)
+		return nv->host->fail(MKV_E_NOMEM, "nginx: HEAD: out of memory");
+	rc = transfer_begin(&ps->t, nv, "HEAD", replica, path);
+	if (rc == 0) {
+		head_options(&ps->t);
+		ps->done = done;
+		ps->ctx = ctx;
+		pthread_mutex_lock(&nv->lock);
+		if (nv->closing) {
+			rc = transfer_fail(&ps->t, MKV_E_UNAVAILABLE, "the volume handle is closing");
+		} else {
+			ps->next = nv->submitted;
+			nv->submitted = ps;
+		}
+		pthread_mutex_unlock(&nv->lock);
+	}
+	if (rc < 0) {
+		transfer_end(&ps->t);
+		free(ps);
+		return rc;
+	}
+	curl_multi_wakeup(nv->multi);
+	return 0;
+}
+
 static int nginx_open(void *h, unsigned timeout_ms, const struct mkv_host *host,
 		      const struct mkv_options *opts)
 {
@@ -278,12 +420,26 @@ static int nginx_open(void *h, unsigned timeout_ms, const struct mkv_host *host,
 	nv->host = host;
 	nv->timeout_ms = timeout_ms;
 	pthread_mutex_init(&nv->lock, NULL);
+	nv->multi = curl_multi_init();
+	if (!nv->multi || pthread_create(&nv->stat_thread, NULL, stat_thread_main, nv) != 0) {
+		curl_multi_cleanup(nv->multi);
+		curl_slist_free_all(nv->put_headers);
+		pthread_mutex_destroy(&nv->lock);
+		return host->fail(MKV_E_NOMEM, "nginx: cannot start the thread for HEADs");
+	}
 	return 0;
 }
 
 static void nginx_close(void *h)
 {
 	struct nginx_volume *nv = h;
+
+	pthread_mutex_lock(&nv->lock);
+	nv->closing = true;
+	pthread_mutex_unlock(&nv->lock);
+	curl_multi_wakeup(nv->multi);
+	pthread_join(nv->stat_thread, NULL);
+	curl_multi_cleanup(nv->multi);
 
 	for (size_t i = 0; i < nv->n_idle; i++)
 		curl_easy_cleanup(nv->idle[i]);
@@ -382,25 +538,12 @@ out:
 static int nginx_stat(void *h, const char *replica, const char *path, uint64_t *size)
 {
 	struct transfer t;
-	curl_off_t length = -1;
-	long status;
 	int rc = transfer_begin(&t, h, "HEAD", replica, path);
 
-	if (rc < 0)
-		goto out;
-	curl_easy_setopt(t.curl, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(t.curl, CURLOPT_TIMEOUT_MS, (long)t.nv->timeout_ms);
-	rc = transfer_perform(&t, &status);
-	if (rc == 0 && status != 200)
-		rc = status_failure(&t, status, true);
-	if (rc < 0)
-		goto out;
-	curl_easy_getinfo(t.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-	if (length < 0)
-		rc = transfer_fail(&t, MKV_E_IO, "the answer has no Content-Length");
-	else if (size)
-		*size = (uint64_t)length;
-out:
+	if (rc == 0) {
+		head_options(&t);
+		rc = head_result(&t, curl_easy_perform(t.curl), size);
+	}
 	transfer_end(&t);
 	return rc;
 }
@@ -582,6 +725,7 @@ static const struct mkv_volume_ops nginx_ops = {
 	.read = nginx_read,
 	.list = nginx_list,
 	.locate = nginx_locate,
+	.stat_async = nginx_stat_async,
 };
 
 const struct mkv_plugin_head *mkv_plugin_entry(void)

@@ -8,6 +8,10 @@
  * value, subvolume replicas and base64 paths work, many threads may share
  * one handle, options are checked, and (given a dead replica, a place where
  * no volume answers) an unreachable volume fails fast instead of hanging.
+ * A backend with the optional stat_async slot (ABI 1.1) must give stat()'s
+ * answers through it, each done exactly once, with many calls in flight
+ * and with done starting the next call; its tests are skipped, saying so,
+ * for a backend without the slot.
  *
  * The suite is the same for every backend: make check runs it over each
  * bundled backend (volume_conformance.c and one runner script per backend,
@@ -18,6 +22,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +44,11 @@
 #define THREADS 8
 #define THREAD_ROUNDS 4
 #define THREAD_VALUE (256 * 1024 + 3)
+#define DONE_WAIT_MS (5 * TIMEOUT_MS) /* how long a test waits for its dones */
+#define QUIET_MS 200                  /* then how long it watches for a done too many */
+#define IN_FLIGHT 200
+#define PRESENT_FILES 20
+#define CHAIN_LINKS 3
 
 static const struct mkv_conformance_target *target;
 static const char *replica;      /* where the suite writes */
@@ -628,6 +638,289 @@ static void eight_threads_share_one_handle(void **state)
 	}
 }
 
+/* Skip the calling test, saying why, when the backend has no stat_async. */
+static void require_stat_async(void)
+{
+	uint32_t abi = vol.ops->head.abi_version;
+
+	if (mkv_volume_has_stat_async(&vol))
+		return;
+	print_message("%s, built for ABI %u.%u, has no stat_async (optional since ABI 1.1): "
+		      "skipped\n",
+		      vol.ops->head.name, MKV_ABI_MAJOR_OF(abi), MKV_ABI_MINOR_OF(abi));
+	skip();
+}
+
+/*
+ * stat_async calls a test has made, and the dones they received. A call may
+ * start the next from inside its done (relaunch), so one call record can
+ * count several launches; every launch owes exactly one done.
+ */
+struct stat_call {
+	struct stat_batch *batch;
+	const char *replica;
+	char path[PATH_MAX_LEN];
+	unsigned relaunch; /* launches done still has to make */
+	unsigned launches, dones;
+	int rc;            /* the last done's answer */
+	uint64_t size;
+	int launch_rc;     /* a launch that failed at once */
+	char why[256];     /* the message of a failed answer or relaunch */
+};
+
+struct stat_batch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* signalled on every done */
+	struct timespec started;
+	unsigned dones;
+	size_t count;
+	struct stat_call calls[];
+};
+
+/* A batch of count calls, none started yet; its clock starts now. */
+static struct stat_batch *batch_new(size_t count)
+{
+	struct stat_batch *b = calloc(1, sizeof *b + count * sizeof b->calls[0]);
+	pthread_condattr_t attr;
+
+	assert_non_null(b);
+	assert_int_equal(pthread_mutex_init(&b->lock, NULL), 0);
+	assert_int_equal(pthread_condattr_init(&attr), 0);
+	assert_int_equal(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC), 0);
+	assert_int_equal(pthread_cond_init(&b->cond, &attr), 0);
+	pthread_condattr_destroy(&attr);
+	b->count = count;
+	for (size_t i = 0; i < count; i++)
+		b->calls[i].batch = b;
+	clock_gettime(CLOCK_MONOTONIC, &b->started);
+	return b;
+}
+
+/* Only for a batch whose dones have all arrived: a late done would write into it. */
+static void batch_free(struct stat_batch *b)
+{
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+static int launch(struct stat_call *c);
+
+static void stat_done(void *ctx, int rc, uint64_t size)
+{
+	struct stat_call *c = ctx;
+	struct stat_batch *b = c->batch;
+	int again;
+
+	pthread_mutex_lock(&b->lock);
+	c->rc = rc;
+	c->size = size;
+	if (rc < 0)
+		snprintf(c->why, sizeof c->why, "%s", mkv_error_message(rc));
+	c->dones++;
+	b->dones++;
+	again = c->relaunch > 0;
+	if (again)
+		c->relaunch--;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	if (again)
+		launch(c);
+}
+
+/* Start one stat_async of c->path on c->replica. Returns its code, also kept in c. */
+static int launch(struct stat_call *c)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->batch->lock);
+	c->launches++;
+	pthread_mutex_unlock(&c->batch->lock);
+	mkv_error_clear();
+	rc = vol.ops->stat_async(vol.h, c->replica, c->path, stat_done, c);
+	if (rc < 0) {
+		pthread_mutex_lock(&c->batch->lock);
+		c->launches--;
+		c->launch_rc = rc;
+		snprintf(c->why, sizeof c->why, "%s", mkv_error_message(rc));
+		pthread_mutex_unlock(&c->batch->lock);
+	}
+	return rc;
+}
+
+/* Start call i of b: stat_async of path on rep, done relaunching it relaunch times. */
+static void batch_start(struct stat_batch *b, size_t i, const char *rep, const char *path,
+			unsigned relaunch)
+{
+	struct stat_call *c = &b->calls[i];
+
+	c->replica = rep;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	c->relaunch = relaunch;
+	if (launch(c) < 0)
+		print_error("stat_async(%s, %s) failed at once: %s\n", rep, path, c->why);
+	assert_int_equal(c->launch_rc, 0);
+}
+
+/* Wait, at most until ms after the batch started, for b->dones to reach want. Locked. */
+static bool wait_dones(struct stat_batch *b, unsigned want, long ms)
+{
+	struct timespec deadline = b->started;
+
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	while (b->dones < want)
+		if (pthread_cond_timedwait(&b->cond, &b->lock, &deadline) != 0)
+			return b->dones >= want;
+	return true;
+}
+
+/*
+ * Wait for want dones, then QUIET_MS more to catch a done too many, and
+ * check that every launch got exactly one. Returns the milliseconds the
+ * dones took to arrive; shows the calls still owed a done when some never do.
+ */
+static long batch_wait(struct stat_batch *b, unsigned want)
+{
+	bool arrived;
+	long took;
+
+	pthread_mutex_lock(&b->lock);
+	arrived = wait_dones(b, want, DONE_WAIT_MS);
+	took = elapsed_ms(&b->started);
+	if (arrived)
+		wait_dones(b, want + 1, took + QUIET_MS);
+	else
+		print_error("%u of %u dones after %ld ms\n", b->dones, want, took);
+	pthread_mutex_unlock(&b->lock);
+	for (size_t i = 0; i < b->count; i++) {
+		const struct stat_call *c = &b->calls[i];
+
+		if (c->dones != c->launches || c->launch_rc != 0)
+			print_error("%s: %u launches, %u dones, failed launch %d, "
+				    "last rc %d (%s)\n",
+				    c->path, c->launches, c->dones, c->launch_rc, c->rc, c->why);
+		assert_int_equal(c->launch_rc, 0);
+		assert_int_equal(c->dones, c->launches);
+	}
+	assert_int_equal(b->dones, want);
+	return took;
+}
+
+/* Check the answer one call received. */
+static void assert_answer(const struct stat_call *c, int rc, uint64_t size)
+{
+	if (c->rc != rc || (rc == 0 && c->size != size))
+		print_error("stat_async(%s) answered %d (%s) size %llu, "
+			    "expected %d (%s) size %llu\n",
+			    c->path, c->rc, c->rc ? c->why : "ok", (unsigned long long)c->size, rc,
+			    rc ? mkv_strerror(rc) : "ok", (unsigned long long)size);
+	assert_int_equal(c->rc, rc);
+	if (rc == 0)
+		assert_int_equal(c->size, size);
+}
+
+static void stat_async_of_a_file_put_gives_its_size_exactly_once(void **state)
+{
+	char path[PATH_MAX_LEN];
+	unsigned char *data;
+	struct stat_batch *b;
+
+	(void)state;
+	require_stat_async();
+	data = noise(12345, 12);
+	unique_path(path, "astat");
+	assert_ok(put_bytes(replica, path, data, 12345));
+	free(data);
+	b = batch_new(1);
+	batch_start(b, 0, replica, path, 0);
+	batch_wait(b, 1);
+	assert_answer(&b->calls[0], 0, 12345);
+	batch_free(b);
+}
+
+static void stat_async_of_an_absent_file_is_not_found(void **state)
+{
+	char path[PATH_MAX_LEN];
+	struct stat_batch *b;
+
+	(void)state;
+	require_stat_async();
+	unique_path(path, "aabsent");
+	b = batch_new(1);
+	batch_start(b, 0, replica, path, 0);
+	batch_wait(b, 1);
+	assert_answer(&b->calls[0], MKV_E_NOTFOUND, 0);
+	batch_free(b);
+}
+
+static void stat_async_on_an_unreachable_volume_fails_within_the_timeout(void **state)
+{
+	struct stat_batch *b;
+	long took;
+	int rc;
+
+	(void)state;
+	require_stat_async();
+	if (!dead_replica)
+		skip();
+	b = batch_new(1);
+	batch_start(b, 0, dead_replica, "/5d/41/aGVsbG8=", 0);
+	took = batch_wait(b, 1);
+	rc = b->calls[0].rc;
+	print_message("unreachable: %d (%s) after %ld ms\n", rc, b->calls[0].why, took);
+	assert_true(rc == MKV_E_UNAVAILABLE || rc == MKV_E_TIMEOUT);
+	assert_true(took < 3 * TIMEOUT_MS);
+	batch_free(b);
+}
+
+static void many_stat_async_calls_in_flight_each_get_their_own_answer_once(void **state)
+{
+	char present[PRESENT_FILES][PATH_MAX_LEN], absent[PATH_MAX_LEN];
+	unsigned char *data;
+	struct stat_batch *b;
+
+	(void)state;
+	require_stat_async();
+	data = noise(PRESENT_FILES, 13);
+	/* File f holds f + 1 bytes, so an answer given to the wrong call shows. */
+	for (size_t f = 0; f < PRESENT_FILES; f++) {
+		unique_path(present[f], "apresent");
+		assert_ok(put_bytes(replica, present[f], data, f + 1));
+	}
+	free(data);
+	b = batch_new(IN_FLIGHT);
+	for (size_t i = 0; i < IN_FLIGHT; i++) {
+		unique_path(absent, "anone");
+		batch_start(b, i, replica, i % 2 ? absent : present[i / 2 % PRESENT_FILES], 0);
+	}
+	batch_wait(b, IN_FLIGHT);
+	for (size_t i = 0; i < IN_FLIGHT; i++)
+		assert_answer(&b->calls[i], i % 2 ? MKV_E_NOTFOUND : 0, i / 2 % PRESENT_FILES + 1);
+	batch_free(b);
+}
+
+static void done_may_call_stat_async_again(void **state)
+{
+	char path[PATH_MAX_LEN];
+	struct stat_batch *b;
+
+	(void)state;
+	require_stat_async();
+	unique_path(path, "achain");
+	assert_ok(put_bytes(replica, path, "chain", 5));
+	b = batch_new(1);
+	batch_start(b, 0, replica, path, CHAIN_LINKS - 1);
+	batch_wait(b, CHAIN_LINKS);
+	assert_int_equal(b->calls[0].launches, CHAIN_LINKS);
+	assert_answer(&b->calls[0], 0, 5);
+	batch_free(b);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(put_then_stat_gives_the_size),
 	cmocka_unit_test(put_then_read_gives_back_identical_bytes),
@@ -648,6 +941,11 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(a_path_with_base64_plus_and_slash_works),
 	cmocka_unit_test(an_unreachable_volume_fails_within_the_timeout),
 	cmocka_unit_test(eight_threads_share_one_handle),
+	cmocka_unit_test(stat_async_of_a_file_put_gives_its_size_exactly_once),
+	cmocka_unit_test(stat_async_of_an_absent_file_is_not_found),
+	cmocka_unit_test(stat_async_on_an_unreachable_volume_fails_within_the_timeout),
+	cmocka_unit_test(many_stat_async_calls_in_flight_each_get_their_own_answer_once),
+	cmocka_unit_test(done_may_call_stat_async_again),
 	cmocka_unit_test(open_rejects_an_unknown_option),
 	cmocka_unit_test(an_option_the_backend_knows_is_accepted),
 	cmocka_unit_test(a_bad_option_value_fails_with_inval_naming_the_key),

@@ -2,7 +2,7 @@
  * wrong_abi.c - a volume backend built for a future ABI, for the loader's
  * tests. Its vtable is complete and otherwise valid, but its head claims ABI
  * 99.0, so mkv_plugin_load() must refuse it with MKV_E_ABI and a message that
- * names the file and both versions ("99.0" and this mkv's "1.0"). The slots
+ * names the file and both versions ("99.0" and this mkv's "1.1"). The slots
  * are stubs that are never called.
  */
 #include <mkv/mkv.h>

@@ -734,6 +734,83 @@ static int fake_volume_locate(void *h, const char *replica, const char *path,
 	return 0;
 }
 
+/* A stat_async in flight: answered from a thread of its own. */
+struct fake_stat {
+	struct fake_volume *v;
+	char *replica, *path;
+	mkv_volume_stat_fn done;
+	void *ctx;
+};
+
+static void *fake_stat_thread(void *arg)
+{
+	struct fake_stat *fs = arg;
+	uint64_t size = 0;
+	int rc = fake_volume_stat(fs->v, fs->replica, fs->path, &size);
+
+	fs->done(fs->ctx, rc, size);
+	free(fs->replica);
+	free(fs->path);
+	free(fs);
+	return NULL;
+}
+
+static int fake_volume_stat_async(void *h, const char *replica, const char *path,
+				  mkv_volume_stat_fn done, void *ctx)
+{
+	struct fake_stat *fs = xmalloc(sizeof *fs);
+	pthread_t t;
+
+	*fs = (struct fake_stat){ .v = h, .replica = xmemdup(replica, strlen(replica) + 1),
+				  .path = xmemdup(path, strlen(path) + 1), .done = done, .ctx = ctx };
+	if (pthread_create(&t, NULL, fake_stat_thread, fs) != 0)
+		abort();
+	pthread_detach(t);
+	return 0;
+}
+
+/* Fails the test: the core called a slot the backend's ABI version lacks. */
+static int stat_async_of_abi_1_0(void *h, const char *replica, const char *path,
+				 mkv_volume_stat_fn done, void *ctx)
+{
+	(void)h, (void)replica, (void)path, (void)done, (void)ctx;
+	fprintf(stderr, "stat_async called on a backend built for ABI 1.0\n");
+	abort();
+}
+
+#define FAKE_VOLUME_SLOTS                                \
+	.open = fake_volume_open,                        \
+	.close = fake_volume_close,                      \
+	.put = fake_volume_put,                          \
+	.del = fake_volume_del,                          \
+	.stat = fake_volume_stat,                        \
+	.read = fake_volume_read,                        \
+	.list = fake_volume_list,                        \
+	.locate = fake_volume_locate
+
+const struct mkv_volume_ops fake_volume_async_ops = {
+	.head = {
+		.abi_version = MKV_ABI_VERSION,
+		.kind = MKV_PLUGIN_VOLUME,
+		.name = "fake-volume-async",
+		.handle_size = sizeof(struct fake_volume),
+	},
+	FAKE_VOLUME_SLOTS,
+	.stat_async = fake_volume_stat_async,
+};
+
+const struct mkv_volume_ops fake_volume_abi_1_0_ops = {
+	.head = {
+		.abi_version = 1u << 16 | 0,
+		.kind = MKV_PLUGIN_VOLUME,
+		.name = "fake-volume-1.0",
+		.handle_size = sizeof(struct fake_volume),
+	},
+	FAKE_VOLUME_SLOTS,
+	/* Where a 1.0 backend's table ends, memory holds anything: here, a trap. */
+	.stat_async = stat_async_of_abi_1_0,
+};
+
 const struct mkv_volume_ops fake_volume_ops = {
 	.head = {
 		.abi_version = MKV_ABI_VERSION,
@@ -741,14 +818,7 @@ const struct mkv_volume_ops fake_volume_ops = {
 		.name = "fake-volume",
 		.handle_size = sizeof(struct fake_volume),
 	},
-	.open = fake_volume_open,
-	.close = fake_volume_close,
-	.put = fake_volume_put,
-	.del = fake_volume_del,
-	.stat = fake_volume_stat,
-	.read = fake_volume_read,
-	.list = fake_volume_list,
-	.locate = fake_volume_locate,
+	FAKE_VOLUME_SLOTS,
 };
 
 void fake_volume_set_down(struct mkv_volume *vol, const char *replica, bool down)

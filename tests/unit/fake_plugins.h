@@ -25,6 +25,10 @@
 
 extern const struct mkv_index_ops fake_index_ops;
 extern const struct mkv_volume_ops fake_volume_ops;
+/* The same with stat_async, answering from a thread per call. */
+extern const struct mkv_volume_ops fake_volume_async_ops;
+/* Built for ABI 1.0, whose table has no stat_async: calling it aborts. */
+extern const struct mkv_volume_ops fake_volume_abi_1_0_ops;
 
 /*
  * The raw value stored under key, malloc'd and NUL-terminated (the caller

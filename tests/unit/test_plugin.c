@@ -162,7 +162,7 @@ static void test_wrong_abi_major_is_refused_naming_both_versions(void **state)
 	assert_contains(err, path);
 	assert_contains(err, "99.0");
 	assert_contains(err, ours);
-	assert_string_equal(ours, "1.0");
+	assert_string_equal(ours, "1.1");
 }
 
 static void test_wrong_abi_by_path_is_refused_too(void **state)

@@ -49,6 +49,7 @@ struct settings {
 	const char *fallback;
 	bool md5sum;
 	bool strict;
+	const struct mkv_volume_ops *volume_ops; /* fake_volume_ops when NULL */
 };
 
 static int world_new(void **state, struct settings set)
@@ -67,7 +68,8 @@ static int world_new(void **state, struct settings set)
 	w->cfg.strict = set.strict;
 	w->cfg.voltimeout_ms = 1000;
 	assert_int_equal(mkv_index_open(&w->ix, &fake_index_ops, "memory", NULL), 0);
-	assert_int_equal(mkv_volume_open(&w->vol, &fake_volume_ops, 1000, NULL), 0);
+	assert_int_equal(mkv_volume_open(&w->vol, set.volume_ops ? set.volume_ops : &fake_volume_ops,
+					 1000, NULL), 0);
 	assert_int_equal(mkv_store_init(&w->st, &w->cfg, &w->ix, &w->vol), 0);
 	*state = w;
 	return 0;
@@ -122,6 +124,22 @@ static int setup_no_md5(void **state)
 {
 	return world_new(state, (struct settings){ .replicas = 2, .subvolumes = 1,
 						   .md5sum = false });
+}
+
+/* The usual cluster on a volume backend that checks replicas with stat_async. */
+static int setup_async(void **state)
+{
+	return world_new(state, (struct settings){ .replicas = 2, .subvolumes = 1,
+						   .md5sum = true,
+						   .volume_ops = &fake_volume_async_ops });
+}
+
+/* The usual cluster on a backend built for ABI 1.0, before stat_async. */
+static int setup_abi_1_0(void **state)
+{
+	return world_new(state, (struct settings){ .replicas = 2, .subvolumes = 1,
+						   .md5sum = true,
+						   .volume_ops = &fake_volume_abi_1_0_ops });
 }
 
 /* ---- expectations, computed as the Go minikeyvalue does --------------------- */
@@ -287,10 +305,45 @@ static int put(struct world *w, const char *key, const char *value)
 }
 
 /* GET key into r (initialised here; the caller frees it). */
+/* A GET answered through stat_async: done() signals the waiting test. */
+struct async_get {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls;
+};
+
+static void async_get_done(void *ctx)
+{
+	struct async_get *ag = ctx;
+
+	pthread_mutex_lock(&ag->mu);
+	ag->calls++;
+	pthread_cond_signal(&ag->cv);
+	pthread_mutex_unlock(&ag->mu);
+}
+
+/* GET key as the server does: asynchronously when the volume backend can. */
 static void get(struct world *w, const char *key, struct mkv_reply *r)
 {
+	struct async_get ag = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	struct mkv_get g;
+
 	mkv_reply_init(r);
-	mkv_store_get(&w->st, key, strlen(key), r);
+	if (!mkv_store_locates_async(&w->st)) {
+		mkv_store_get(&w->st, key, strlen(key), r);
+		return;
+	}
+	if (!mkv_store_get_lookup(&w->st, key, strlen(key), &g, r))
+		return;
+	mkv_store_get_locate_async(&w->st, &g, r, async_get_done, &ag);
+	pthread_mutex_lock(&ag.mu);
+	while (ag.calls == 0)
+		pthread_cond_wait(&ag.cv, &ag.mu);
+	pthread_mutex_unlock(&ag.mu);
+	usleep(1000); /* a second call would come now */
+	pthread_mutex_lock(&ag.mu);
+	assert_int_equal(ag.calls, 1);
+	pthread_mutex_unlock(&ag.mu);
 }
 
 static int get_status(struct world *w, const char *key)
@@ -1088,6 +1141,15 @@ static void test_get_with_all_replicas_down_is_not_found(void **state)
 	mkv_strlist_free(&reps);
 }
 
+static void test_backend_built_for_abi_1_0_is_never_asked_for_stat_async(void **state)
+{
+	struct world *w = *state;
+
+	assert_false(mkv_store_locates_async(&w->st));
+	/* The trap in the 1.0 table aborts the test if the core reads past its end. */
+	test_get_of_live_key_redirects_to_a_replica(state);
+}
+
 static void test_get_of_missing_key_is_not_found(void **state)
 {
 	struct world *w = *state;
@@ -1584,6 +1646,12 @@ int main(void)
 		T(test_get_with_one_replica_down_redirects_to_a_live_one, setup_default),
 		T(test_get_with_file_missing_on_one_replica_redirects_to_the_other, setup_default),
 		T(test_get_with_all_replicas_down_is_not_found, setup_default),
+		T(test_get_of_live_key_redirects_to_a_replica, setup_async),
+		T(test_get_spreads_reads_over_the_replicas, setup_async),
+		T(test_get_with_one_replica_down_redirects_to_a_live_one, setup_async),
+		T(test_get_with_file_missing_on_one_replica_redirects_to_the_other, setup_async),
+		T(test_get_with_all_replicas_down_is_not_found, setup_async),
+		T(test_backend_built_for_abi_1_0_is_never_asked_for_stat_async, setup_abi_1_0),
 		T(test_get_of_missing_key_is_not_found, setup_default),
 		T(test_get_of_missing_key_with_fallback_redirects_there, setup_fallback),
 		T(test_get_of_unlinked_key_with_fallback_redirects_there, setup_fallback),
