@@ -8,7 +8,9 @@
  * callback, the hasher straight from the ring. The producer waits (or, with
  * mkv_fanout_offer(), pauses) while the slowest live reader is a whole
  * buffer behind, and a reader waits while it has caught up with the
- * producer. Copies happen outside the lock: a region is only ever written
+ * producer. Both wait for a batch (MKV_FANOUT_BATCH) rather than a byte,
+ * so that threads wake once per batch, not once per network read. Copies
+ * happen outside the lock: a region is only ever written
  * by the producer before `written` covers it and only read by readers after,
  * and the producer never reuses a region until every live reader has moved
  * past it.
@@ -16,8 +18,10 @@
  * The first writer to fail stops the others (they see MKV_E_ABORTED from
  * their source), because the PUT as a whole has failed by then.
  */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,27 +54,62 @@ struct mkv_fanout {
 	struct mkv_fanout_waiter waiter; /* a paused producer, when paused */
 	bool paused;
 	size_t running;            /* readers not done */
+	size_t starving;           /* readers waiting with nothing to read */
+	void (*when_done)(void *ctx); /* called by the last reader to finish, if set */
+	void *when_done_ctx;
 	EVP_MD_CTX *md5;           /* NULL when not wanted */
-	char md5_hex[33];          /* set by the hasher once it has seen every byte */
+	bool md5_inline;           /* the producer hashes: no hasher reader */
+	char md5_hex[33];          /* the MD5, once every byte has been hashed */
 	unsigned char *ring;
 	size_t n;                  /* replica writers; the hasher, if any, is r[n] */
 	struct reader r[];
 };
+
+/* Whether r[n] is a hasher reader. */
+static size_t has_hasher(const struct mkv_fanout *f)
+{
+	return f->md5 && !f->md5_inline;
+}
 
 /* The lowest position of a reader still running; `written` when none is. */
 static uint64_t slowest(const struct mkv_fanout *f)
 {
 	uint64_t min = f->written;
 
-	for (size_t i = 0; i < f->n + (f->md5 != NULL); i++)
+	for (size_t i = 0; i < f->n + has_hasher(f); i++)
 		if (!f->r[i].done && f->r[i].pos < min)
 			min = f->r[i].pos;
 	return min;
 }
 
-/* Tell the producer that something changed: room, a failure, a reader done. Locked. */
+/*
+ * What a party waiting on the ring waits for, from position pos: a whole
+ * MKV_FANOUT_BATCH, or the rest of the value when less is left.
+ */
+static uint64_t batch(const struct mkv_fanout *f, uint64_t pos)
+{
+	uint64_t left = f->length - pos;
+
+	return left < MKV_FANOUT_BATCH ? left : MKV_FANOUT_BATCH;
+}
+
+/* Free bytes in the ring for the producer. Locked. */
+static uint64_t room_locked(const struct mkv_fanout *f)
+{
+	return MKV_FANOUT_BUFFER - (f->written - slowest(f));
+}
+
+/* Whether a waiting producer has something to do: a batch of room, or an end. Locked. */
+static bool producer_can_go_locked(const struct mkv_fanout *f)
+{
+	return f->stopping || f->running == 0 || room_locked(f) >= batch(f, f->written);
+}
+
+/* Wake the producer if it waits and can go on. Locked. */
 static void notify_producer_locked(struct mkv_fanout *f)
 {
+	if (!producer_can_go_locked(f))
+		return;
 	pthread_cond_broadcast(&f->more_space);
 	if (f->paused) {
 		f->paused = false;
@@ -105,12 +144,29 @@ static ssize_t ring_wait(struct reader *r, const unsigned char **region)
 {
 	struct mkv_fanout *f = r->f;
 	size_t off = r->pos % MKV_FANOUT_BUFFER;
-	bool stopping;
+	struct timespec until;
+	bool stopping, timed = false;
 	uint64_t n;
 
 	pthread_mutex_lock(&f->mu);
-	while (!f->stopping && r->pos == f->written && r->pos < f->length)
-		pthread_cond_wait(&f->more_data, &f->mu);
+	while (!f->stopping && f->written - r->pos < batch(f, r->pos)) {
+		if (f->written == r->pos) { /* nothing at all: wake me on the next byte */
+			f->starving++;
+			pthread_cond_wait(&f->more_data, &f->mu);
+			f->starving--;
+			continue;
+		}
+		/* Some, but less than a batch: a slow client's bytes still go on soon. */
+		if (!timed) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += MKV_FANOUT_BATCH_WAIT_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			timed = true;
+		}
+		if (pthread_cond_timedwait(&f->more_data, &f->mu, &until) == ETIMEDOUT)
+			break;
+	}
 	stopping = f->stopping;
 	n = f->written - r->pos;
 	pthread_mutex_unlock(&f->mu);
@@ -182,6 +238,8 @@ static const char *take_spare(struct reader *r, int rc)
 static void reader_done(struct reader *r, int rc, const char *message)
 {
 	struct mkv_fanout *f = r->f;
+	void (*done)(void *ctx) = NULL;
+	void *ctx = NULL;
 
 	pthread_mutex_lock(&f->mu);
 	r->done = true;
@@ -189,9 +247,15 @@ static void reader_done(struct reader *r, int rc, const char *message)
 	/* A reader stopped by another's failure does not mask that failure. */
 	if (rc < 0 && rc != MKV_E_ABORTED)
 		stop_locked(f, rc, message);
-	f->running--;
+	if (--f->running == 0) {
+		done = f->when_done;
+		ctx = f->when_done_ctx;
+	}
 	notify_producer_locked(f);
 	pthread_mutex_unlock(&f->mu);
+	/* f may be gone from here on. */
+	if (done)
+		done(ctx);
 }
 
 static void writer_main(void *arg)
@@ -217,13 +281,22 @@ static void writer_main(void *arg)
 	reader_done(r, rc, message);
 }
 
-/* The MD5 of the value, computed off the producer's thread. */
+/* Write the MD5 of every byte hashed to f->md5_hex. */
+static void md5_final(struct mkv_fanout *f)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (EVP_DigestFinal_ex(f->md5, digest, &len))
+		for (unsigned i = 0; i < len && i < 16; i++)
+			sprintf(f->md5_hex + 2 * i, "%02x", digest[i]);
+}
+
+/* The MD5 of a large value, computed off the producer's thread. */
 static void hasher_main(void *arg)
 {
 	struct reader *r = arg;
 	struct mkv_fanout *f = r->f;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
 	const unsigned char *region;
 	ssize_t n;
 
@@ -231,9 +304,8 @@ static void hasher_main(void *arg)
 		EVP_DigestUpdate(f->md5, region, (size_t)n);
 		ring_advance(r, (size_t)n);
 	}
-	if (n == 0 && EVP_DigestFinal_ex(f->md5, digest, &len))
-		for (unsigned i = 0; i < len && i < 16; i++)
-			sprintf(f->md5_hex + 2 * i, "%02x", digest[i]);
+	if (n == 0)
+		md5_final(f);
 	reader_done(r, (int)n, "");
 }
 
@@ -282,6 +354,7 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	f->path = path;
 	f->length = length;
 	f->n = replicas->count;
+	f->md5_inline = length <= MKV_FANOUT_INLINE_MD5;
 	f->ring = malloc(MKV_FANOUT_BUFFER);
 	if (md5 && (f->md5 = EVP_MD_CTX_new()) && !EVP_DigestInit_ex(f->md5, EVP_md5(), NULL)) {
 		EVP_MD_CTX_free(f->md5);
@@ -293,17 +366,17 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	}
 	for (size_t i = 0; i < f->n; i++)
 		start_reader(f, &f->r[i], replicas->items[i]);
-	if (f->md5)
+	if (has_hasher(f))
 		start_reader(f, &f->r[f->n], NULL);
 	*out = f;
 	return 0;
 }
 
 /* Contiguous room in the ring at `written` for the rest of the value. Locked. */
-static size_t room_locked(const struct mkv_fanout *f)
+static size_t contiguous_room_locked(const struct mkv_fanout *f)
 {
 	size_t off = f->written % MKV_FANOUT_BUFFER;
-	uint64_t n = MKV_FANOUT_BUFFER - (f->written - slowest(f));
+	uint64_t n = room_locked(f);
 
 	if (n > MKV_FANOUT_BUFFER - off)
 		n = MKV_FANOUT_BUFFER - off;
@@ -330,7 +403,7 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 			pthread_mutex_unlock(&f->mu);
 			return rc;
 		}
-		n = room_locked(f);
+		n = contiguous_room_locked(f);
 		if (n == 0) {
 			if (waiter) {
 				f->waiter = *waiter;
@@ -345,10 +418,15 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 		if (n > len - taken)
 			n = len - taken;
 		memcpy(f->ring + f->written % MKV_FANOUT_BUFFER, p + taken, n);
+		if (f->md5 && f->md5_inline)
+			EVP_DigestUpdate(f->md5, p + taken, n);
 		taken += n;
 		pthread_mutex_lock(&f->mu);
 		f->written += n;
-		pthread_cond_broadcast(&f->more_data);
+		/* Readers wait for a batch: wake them as the value crosses one. */
+		if (f->written / MKV_FANOUT_BATCH != (f->written - n) / MKV_FANOUT_BATCH ||
+		    f->written == f->length || f->starving > 0)
+			pthread_cond_broadcast(&f->more_data);
 		pthread_mutex_unlock(&f->mu);
 	}
 	return (ssize_t)taken;
@@ -366,11 +444,25 @@ int mkv_fanout_write(struct mkv_fanout *f, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 		pthread_mutex_lock(&f->mu);
-		while (len > 0 && !f->stopping && room_locked(f) == 0)
+		while (len > 0 && !producer_can_go_locked(f))
 			pthread_cond_wait(&f->more_space, &f->mu);
 		pthread_mutex_unlock(&f->mu);
 	}
 	return 0;
+}
+
+bool mkv_fanout_when_done(struct mkv_fanout *f, void (*done)(void *ctx), void *ctx)
+{
+	bool pending;
+
+	pthread_mutex_lock(&f->mu);
+	pending = f->running > 0;
+	if (pending) {
+		f->when_done = done;
+		f->when_done_ctx = ctx;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return pending;
 }
 
 int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
@@ -392,6 +484,8 @@ int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
 		where[i] = f->r[i].replica;
 	}
 	rc = f->stopping ? f->rc : 0;
+	if (rc == 0 && f->md5 && f->md5_inline)
+		md5_final(f);
 	if (rc < 0)
 		mkv_fail(rc, "%s", f->message);
 	else if (f->md5 && md5_hex)

@@ -23,6 +23,21 @@
 /* Bytes of buffer per PUT. */
 #define MKV_FANOUT_BUFFER (4u << 20)
 
+/*
+ * Readers that have caught up wait for this many new bytes (or the end of
+ * the value), and a producer waiting for room for this much, so that a
+ * thread wakes once per batch rather than once per network read.
+ */
+#define MKV_FANOUT_BATCH (256u << 10)
+/* A reader holding less than a batch passes it on after this long anyway. */
+#define MKV_FANOUT_BATCH_WAIT_MS 20
+
+/*
+ * Values up to this size are hashed by the producer as they arrive, which
+ * costs less than a thread switch; larger ones by a reader of their own.
+ */
+#define MKV_FANOUT_INLINE_MD5 (256u << 10)
+
 struct mkv_fanout;
 
 /*
@@ -66,6 +81,15 @@ struct mkv_fanout_waiter {
  */
 ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 			 const struct mkv_fanout_waiter *waiter);
+
+/*
+ * mkv_fanout_when_done - for a producer that has passed on the whole value:
+ * arrange for done(ctx) to be called, from the last writer's thread, once
+ * every writer has finished, so that nobody waits for them. Returns false,
+ * arranging nothing, when they all have already. done may call
+ * mkv_fanout_finish(), which then does not wait.
+ */
+bool mkv_fanout_when_done(struct mkv_fanout *f, void (*done)(void *ctx), void *ctx);
 
 /*
  * mkv_fanout_finish - wait for every writer and free f. With abort true, or

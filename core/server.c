@@ -1,13 +1,18 @@
 /*
  * server.c - the HTTP API, on libmicrohttpd.
  *
- * A few threads (one per CPU), each serving many connections from its own
- * epoll set, never wait on a volume. Requests that only touch the index are
+ * A few threads (one per CPU), each serving many connections with poll(),
+ * never wait on a volume. Requests that only touch the index are
  * answered on them; whatever waits on volumes (the replica check of a GET,
  * a DELETE, the end of a PUT, listings, REBALANCE) runs as a job on the work
  * pool while its connection is suspended. A PUT's body is handed to the
  * replicas as it arrives; while they are a buffer behind, its connection is
  * suspended, not its thread.
+ *
+ * poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll takes a
+ * short read for a drained socket, so a client's FIN that arrives together
+ * with the last bytes of a request goes unseen, and an abandoned PUT would
+ * hold its key's lock until the connection timeout.
  *
  * The key is the URL path percent-decoded by us, not by microhttpd (whose
  * decoder stops at a %00 and lets malformed escapes through): the server
@@ -212,17 +217,22 @@ static void job_main(void *arg)
 	end_wait(req);
 }
 
-/* Hand req to a job doing work; its answer is sent once the job is done. */
-static void run_job(struct request *req, void (*work)(struct request *req))
+/* Start a job doing work for req, which begin_wait() suspended. */
+static void start_job(struct request *req, void (*work)(struct request *req))
 {
-	if (!begin_wait(req))
-		return;
 	req->work = work;
 	if (mkv_work_run(job_main, req) < 0) {
 		mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "%s",
 				mkv_error_message(MKV_E_NOMEM));
 		end_wait(req);
 	}
+}
+
+/* Hand req to a job doing work; its answer is sent once the job is done. */
+static void run_job(struct request *req, void (*work)(struct request *req))
+{
+	if (begin_wait(req))
+		start_job(req, work);
 }
 
 static void located(void *ctx)
@@ -258,6 +268,23 @@ static void work_put_end(struct request *req)
 {
 	mkv_store_put_end(req->put, true, &req->reply);
 	req->put = NULL;
+}
+
+static void put_ended(void *ctx)
+{
+	struct request *req = ctx;
+
+	req->put = NULL;
+	end_wait(req);
+}
+
+/* The body is in: the PUT ends when its last replica writer does. */
+static void end_put(struct request *req)
+{
+	if (!begin_wait(req))
+		return;
+	if (!mkv_store_put_end_async(req->put, &req->reply, put_ended, req))
+		start_job(req, work_put_end);
 }
 
 /* The replica check of a GET: asynchronous when the volume backend can, else a job. */
@@ -432,7 +459,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	if (req->phase == PHASE_NEW)
 		dispatch(req, url, method);
 	else if (req->phase == PHASE_BODY && req->put)
-		run_job(req, work_put_end);
+		end_put(req);
 	/* A suspended request is answered when the handler is called after its resume. */
 	if (req->suspended)
 		return MHD_YES;
@@ -474,7 +501,7 @@ static struct MHD_Daemon *start_daemon(struct mkv_server *srv, int port, unsigne
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return MHD_start_daemon(
-		flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		(uint16_t)port, NULL, NULL, handle, srv,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),

@@ -41,6 +41,9 @@ struct mkv_put {
 	char *previous;               /* the record it replaced (an unlinked key), or NULL */
 	size_t previous_len;
 	struct mkv_fanout *fanout;
+	struct mkv_reply *r;          /* mkv_store_put_end_async(): the answer, */
+	void (*done)(void *ctx);      /* and who is told once it is there */
+	void *ctx;
 	bool locked;                  /* this PUT holds the key's lock */
 	bool *written;                /* per replica: holds the whole value */
 };
@@ -815,4 +818,25 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r)
 		put_undo(p);
 	mkv_strlist_free(&rec.replicas);
 	put_free(p);
+}
+
+/* The last writer of an mkv_store_put_end_async() PUT has finished. */
+static void put_writers_done(void *arg)
+{
+	struct mkv_put *p = arg;
+	struct mkv_reply *r = p->r;
+	void (*done)(void *ctx) = p->done;
+	void *ctx = p->ctx;
+
+	mkv_store_put_end(p, true, r);
+	done(ctx);
+}
+
+bool mkv_store_put_end_async(struct mkv_put *p, struct mkv_reply *r,
+			     void (*done)(void *ctx), void *ctx)
+{
+	p->r = r;
+	p->done = done;
+	p->ctx = ctx;
+	return mkv_fanout_when_done(p->fanout, put_writers_done, p);
 }

@@ -173,4 +173,13 @@ ssize_t mkv_store_put_offer(struct mkv_put *p, const void *data, size_t len,
  */
 void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r);
 
+/*
+ * mkv_store_put_end_async - mkv_store_put_end() for a complete body, run by
+ * the last replica writer when it finishes, then done(ctx) from that thread:
+ * nobody waits for the writers. Returns false, doing nothing, when they have
+ * all finished already (call mkv_store_put_end()). r must stay valid until done.
+ */
+bool mkv_store_put_end_async(struct mkv_put *p, struct mkv_reply *r,
+			     void (*done)(void *ctx), void *ctx);
+
 #endif

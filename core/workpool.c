@@ -20,7 +20,7 @@
 /* Stack per pool thread: enough for libcurl, LevelDB and LMDB. */
 #define WORK_STACK (512 * 1024)
 /* A thread idle this long exits. */
-#define IDLE_SECONDS 10
+#define IDLE_SECONDS 5
 
 struct job {
 	void (*fn)(void *arg);

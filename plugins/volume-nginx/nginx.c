@@ -48,6 +48,13 @@
  */
 #define NGINX_STALL_S 60L
 
+/*
+ * A large value goes out in chunks of NGINX_LARGE_UPLOAD_BUFFER rather than
+ * curl's 64 KB: a sixteenth of the source calls and of the send()s.
+ */
+#define NGINX_LARGE_VALUE (4L << 20)
+#define NGINX_LARGE_UPLOAD_BUFFER (1L << 20)
+
 struct pending_stat;
 
 /* The handle the core allocates (zeroed) for each open(). */
@@ -510,6 +517,8 @@ static int nginx_put(void *h, const char *replica, const char *path,
 	curl_easy_setopt(t.curl, CURLOPT_SEEKFUNCTION, put_seek);
 	curl_easy_setopt(t.curl, CURLOPT_SEEKDATA, &t);
 	curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, t.nv->put_headers);
+	if (length >= NGINX_LARGE_VALUE)
+		curl_easy_setopt(t.curl, CURLOPT_UPLOAD_BUFFERSIZE, NGINX_LARGE_UPLOAD_BUFFER);
 	rc = transfer_perform(&t, &status);
 	if (rc == 0 && status != 201 && status != 204)
 		rc = status_failure(&t, status, false);
