@@ -456,7 +456,7 @@ bool mkv_fanout_when_done(struct mkv_fanout *f, void (*done)(void *ctx), void *c
 	bool pending;
 
 	pthread_mutex_lock(&f->mu);
-	pending = f->running > 0;
+	pending = f->running > 0 && f->written == f->length;
 	if (pending) {
 		f->when_done = done;
 		f->when_done_ctx = ctx;

@@ -86,7 +86,8 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
  * mkv_fanout_when_done - for a producer that has passed on the whole value:
  * arrange for done(ctx) to be called, from the last writer's thread, once
  * every writer has finished, so that nobody waits for them. Returns false,
- * arranging nothing, when they all have already. done may call
+ * arranging nothing, when they all have already or the value is not
+ * complete (mkv_fanout_finish() then stops them). done may call
  * mkv_fanout_finish(), which then does not wait.
  */
 bool mkv_fanout_when_done(struct mkv_fanout *f, void (*done)(void *ctx), void *ctx);

@@ -47,9 +47,9 @@ struct mkv_server {
 	struct MHD_Daemon *daemon;
 	struct mkv_store *store;
 	pthread_mutex_t mu;
-	pthread_cond_t idle; /* jobs fell to 0 */
-	size_t jobs;         /* jobs running: their connections are suspended */
-	bool stopping;       /* no new jobs: the daemon is about to stop */
+	pthread_cond_t idle; /* waiting fell to 0 */
+	size_t waiting;      /* requests suspended for a job or a volume */
+	bool stopping;       /* no new waits: the daemon is about to stop */
 };
 
 /* Where a request is between calls of the handler. */
@@ -184,7 +184,7 @@ static bool begin_wait(struct request *req)
 	pthread_mutex_lock(&srv->mu);
 	stopping = srv->stopping;
 	if (!stopping)
-		srv->jobs++;
+		srv->waiting++;
 	pthread_mutex_unlock(&srv->mu);
 	if (stopping) {
 		mkv_reply_error(&req->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is stopping");
@@ -204,7 +204,7 @@ static void end_wait(struct request *req)
 	req->phase = PHASE_ANSWER;
 	MHD_resume_connection(req->conn);
 	pthread_mutex_lock(&srv->mu);
-	if (--srv->jobs == 0)
+	if (--srv->waiting == 0)
 		pthread_cond_broadcast(&srv->idle);
 	pthread_mutex_unlock(&srv->mu);
 }
@@ -540,10 +540,10 @@ int mkv_server_start(struct mkv_server **out, struct mkv_store *store, int port)
 
 void mkv_server_stop(struct mkv_server *srv)
 {
-	/* A job resumes its connection when done: the daemon must outlive every job. */
+	/* A wait ends by resuming its connection: the daemon must outlive every wait. */
 	pthread_mutex_lock(&srv->mu);
 	srv->stopping = true;
-	while (srv->jobs > 0)
+	while (srv->waiting > 0)
 		pthread_cond_wait(&srv->idle, &srv->mu);
 	pthread_mutex_unlock(&srv->mu);
 	if (srv->daemon)

@@ -780,11 +780,6 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 	return p;
 }
 
-int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len)
-{
-	return mkv_fanout_write(p->fanout, data, len);
-}
-
 ssize_t mkv_store_put_offer(struct mkv_put *p, const void *data, size_t len,
 			    const struct mkv_fanout_waiter *waiter)
 {

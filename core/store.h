@@ -140,7 +140,8 @@ struct mkv_put;
 /*
  * mkv_store_put_begin - start writing a value of length bytes to key. On
  * success returns the PUT and leaves r->status 0: feed the body with
- * mkv_store_put_write() and end with mkv_store_put_end(). Otherwise returns
+ * mkv_store_put_offer() and end with mkv_store_put_end_async() or
+ * mkv_store_put_end(). Otherwise returns
  * NULL with the final answer in r: 411 for length 0, 414 for a key too long
  * for a volume file name, 409 when another write holds the key, 403 when the
  * key exists, 500 when the index fails.
@@ -150,16 +151,10 @@ struct mkv_put *mkv_store_put_begin(struct mkv_store *s, const void *key,
 				    struct mkv_reply *r);
 
 /*
- * Pass the next len bytes of the body on; blocks while the replicas are
- * behind by a full buffer. Returns 0, or a negative code once the PUT has
- * failed (the caller keeps feeding or ends it; the bytes are dropped).
- */
-int mkv_store_put_write(struct mkv_put *p, const void *data, size_t len);
-
-/*
- * The same without blocking: returns the bytes taken, fewer than len when
- * the replicas are a full buffer behind (waiter is then paused, and woken
- * when there is room), or a negative code once the PUT has failed.
+ * Pass the next len bytes of the body on, without blocking. Returns the
+ * bytes taken, fewer than len when the replicas are a full buffer behind
+ * (waiter is then paused, and woken when there is room), or a negative code
+ * once the PUT has failed (the caller drops the rest of the body and ends it).
  */
 ssize_t mkv_store_put_offer(struct mkv_put *p, const void *data, size_t len,
 			    const struct mkv_fanout_waiter *waiter);
@@ -177,7 +172,7 @@ void mkv_store_put_end(struct mkv_put *p, bool complete, struct mkv_reply *r);
  * mkv_store_put_end_async - mkv_store_put_end() for a complete body, run by
  * the last replica writer when it finishes, then done(ctx) from that thread:
  * nobody waits for the writers. Returns false, doing nothing, when they have
- * all finished already (call mkv_store_put_end()). r must stay valid until done.
+ * all finished already or the body is not complete (call mkv_store_put_end()). r must stay valid until done.
  */
 bool mkv_store_put_end_async(struct mkv_put *p, struct mkv_reply *r,
 			     void (*done)(void *ctx), void *ctx);

@@ -32,7 +32,8 @@
  * is gone (an unmounted disk) and every slot fails with MKV_E_UNAVAILABLE.
  *
  * Every slot works on its own descriptors and a buffer of its own, so any
- * number of threads share one handle.
+ * number of threads share one handle. stat_async answers before it
+ * returns: the master checks a replica on the thread serving the GET.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strchrnul */
@@ -686,6 +687,20 @@ static int local_locate(void *h, const char *replica, const char *path,
 	return rc;
 }
 
+/*
+ * A local stat() is a few system calls on the master's own disk, cheaper
+ * than handing it to another thread: answer at once, before returning.
+ */
+static int local_stat_async(void *h, const char *replica, const char *path,
+			    mkv_volume_stat_fn done, void *ctx)
+{
+	uint64_t size = 0;
+	int rc = local_stat(h, replica, path, &size);
+
+	done(ctx, rc, size);
+	return 0;
+}
+
 static const struct mkv_volume_ops local_ops = {
 	.head = {
 		.abi_version = MKV_ABI_VERSION,
@@ -701,6 +716,7 @@ static const struct mkv_volume_ops local_ops = {
 	.read = local_read,
 	.list = local_list,
 	.locate = local_locate,
+	.stat_async = local_stat_async,
 };
 
 const struct mkv_plugin_head *mkv_plugin_entry(void)

@@ -277,6 +277,77 @@ static void assert_on_every_replica(struct world *w, const char *key,
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/*
+ * The server's side of a PUT, played by the test's thread: a body fed
+ * without blocking (a full buffer pauses it until the replicas wake it), and
+ * an end that the last replica writer signals.
+ */
+struct signal {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int raised;
+};
+
+#define SIGNAL_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
+
+static void raise_signal(void *ctx)
+{
+	struct signal *sig = ctx;
+
+	pthread_mutex_lock(&sig->mu);
+	sig->raised++;
+	pthread_cond_signal(&sig->cv);
+	pthread_mutex_unlock(&sig->mu);
+}
+
+/* Wait until sig has been raised n times. */
+static void await_signal(struct signal *sig, int n)
+{
+	pthread_mutex_lock(&sig->mu);
+	while (sig->raised < n)
+		pthread_cond_wait(&sig->cv, &sig->mu);
+	pthread_mutex_unlock(&sig->mu);
+}
+
+static int pauses; /* how often feed() was paused, over the test */
+
+static void count_pause(void *ctx)
+{
+	(void)ctx;
+	pauses++;
+}
+
+/* Feed len bytes of body as the server does. Returns 0, or the PUT's failure. */
+static int feed(struct mkv_put *p, const void *data, size_t len)
+{
+	struct signal woken = SIGNAL_INIT;
+	const struct mkv_fanout_waiter waiter = { count_pause, raise_signal, &woken };
+	const char *at = data;
+
+	while (len > 0) {
+		ssize_t n = mkv_store_put_offer(p, at, len, &waiter);
+
+		if (n < 0)
+			return (int)n;
+		at += n;
+		len -= (size_t)n;
+		if (len > 0)
+			await_signal(&woken, woken.raised + 1);
+	}
+	return 0;
+}
+
+/* End a PUT whose body is complete, as the server does; the answer goes to r. */
+static void finish(struct mkv_put *p, struct mkv_reply *r)
+{
+	struct signal ended = SIGNAL_INIT;
+
+	if (mkv_store_put_end_async(p, r, raise_signal, &ended))
+		await_signal(&ended, 1);
+	else
+		mkv_store_put_end(p, true, r);
+}
+
 /* PUT len bytes of data in writes of at most chunk bytes; the status. */
 static int put_chunked(struct world *w, const char *key, const void *data,
 		       size_t len, size_t chunk)
@@ -290,9 +361,8 @@ static int put_chunked(struct world *w, const char *key, const void *data,
 	if (p) {
 		assert_int_equal(r.status, 0);
 		for (size_t off = 0; off < len; off += chunk)
-			mkv_store_put_write(p, (const char *)data + off,
-					    len - off < chunk ? len - off : chunk);
-		mkv_store_put_end(p, true, &r);
+			feed(p, (const char *)data + off, len - off < chunk ? len - off : chunk);
+		finish(p, &r);
 	}
 	status = r.status;
 	mkv_reply_free(&r);
@@ -304,28 +374,14 @@ static int put(struct world *w, const char *key, const char *value)
 	return put_chunked(w, key, value, strlen(value), 4096);
 }
 
-/* GET key into r (initialised here; the caller frees it). */
-/* A GET answered through stat_async: done() signals the waiting test. */
-struct async_get {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int calls;
-};
-
-static void async_get_done(void *ctx)
-{
-	struct async_get *ag = ctx;
-
-	pthread_mutex_lock(&ag->mu);
-	ag->calls++;
-	pthread_cond_signal(&ag->cv);
-	pthread_mutex_unlock(&ag->mu);
-}
-
-/* GET key as the server does: asynchronously when the volume backend can. */
+/*
+ * GET key into r (initialised here; the caller frees it) as the server does:
+ * asynchronously when the volume backend can, checking that the answer
+ * comes exactly once.
+ */
 static void get(struct world *w, const char *key, struct mkv_reply *r)
 {
-	struct async_get ag = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	struct signal answered = SIGNAL_INIT;
 	struct mkv_get g;
 
 	mkv_reply_init(r);
@@ -335,15 +391,12 @@ static void get(struct world *w, const char *key, struct mkv_reply *r)
 	}
 	if (!mkv_store_get_lookup(&w->st, key, strlen(key), &g, r))
 		return;
-	mkv_store_get_locate_async(&w->st, &g, r, async_get_done, &ag);
-	pthread_mutex_lock(&ag.mu);
-	while (ag.calls == 0)
-		pthread_cond_wait(&ag.cv, &ag.mu);
-	pthread_mutex_unlock(&ag.mu);
-	usleep(1000); /* a second call would come now */
-	pthread_mutex_lock(&ag.mu);
-	assert_int_equal(ag.calls, 1);
-	pthread_mutex_unlock(&ag.mu);
+	mkv_store_get_locate_async(&w->st, &g, r, raise_signal, &answered);
+	await_signal(&answered, 1);
+	usleep(1000); /* a second answer would come now */
+	pthread_mutex_lock(&answered.mu);
+	assert_int_equal(answered.raised, 1);
+	pthread_mutex_unlock(&answered.mu);
 }
 
 static int get_status(struct world *w, const char *key)
@@ -539,14 +592,14 @@ static void test_second_put_of_key_in_progress_conflicts(void **state)
 	mkv_reply_init(&r2);
 	first = mkv_store_put_begin(&w->st, "/busy", 5, 10, &r1);
 	assert_non_null(first);
-	assert_int_equal(mkv_store_put_write(first, "01234", 5), 0);
+	assert_int_equal(feed(first, "01234", 5), 0);
 
 	second = mkv_store_put_begin(&w->st, "/busy", 5, 3, &r2);
 	assert_null(second);
 	assert_int_equal(r2.status, 409);
 
-	assert_int_equal(mkv_store_put_write(first, "56789", 5), 0);
-	mkv_store_put_end(first, true, &r1);
+	assert_int_equal(feed(first, "56789", 5), 0);
+	finish(first, &r1);
 	assert_int_equal(r1.status, 201);
 	assert_on_every_replica(w, "/busy", "0123456789", 10);
 	mkv_reply_free(&r1);
@@ -564,8 +617,8 @@ static void test_delete_of_key_with_put_in_progress_conflicts(void **state)
 	assert_non_null(p);
 	assert_int_equal(delete_status(w, "/busy", false), 409);
 	assert_int_equal(delete_status(w, "/busy", true), 409);
-	assert_int_equal(mkv_store_put_write(p, "data", 4), 0);
-	mkv_store_put_end(p, true, &r);
+	assert_int_equal(feed(p, "data", 4), 0);
+	finish(p, &r);
 	assert_int_equal(r.status, 201);
 	mkv_reply_free(&r);
 	assert_int_equal(delete_status(w, "/busy", false), 204);
@@ -581,13 +634,13 @@ static void test_get_and_list_during_put_do_not_show_the_key(void **state)
 	mkv_reply_init(&r);
 	p = mkv_store_put_begin(&w->st, "/w/pending", 10, 4, &r);
 	assert_non_null(p);
-	assert_int_equal(mkv_store_put_write(p, "da", 2), 0);
+	assert_int_equal(feed(p, "da", 2), 0);
 
 	assert_int_equal(get_status(w, "/w/pending"), 404);
 	assert_lists(w, "/w/", MKV_LIST_LIVE, KEYS("/w/done"));
 
-	assert_int_equal(mkv_store_put_write(p, "ta", 2), 0);
-	mkv_store_put_end(p, true, &r);
+	assert_int_equal(feed(p, "ta", 2), 0);
+	finish(p, &r);
 	assert_int_equal(r.status, 201);
 	mkv_reply_free(&r);
 	assert_lists(w, "/w/", MKV_LIST_LIVE, KEYS("/w/done", "/w/pending"));
@@ -765,7 +818,7 @@ static void test_aborted_put_leaves_no_live_record_and_can_be_retried(void **sta
 	mkv_reply_init(&r);
 	p = mkv_store_put_begin(&w->st, "/gone", 5, len, &r);
 	assert_non_null(p);
-	mkv_store_put_write(p, data, len / 2);
+	feed(p, data, len / 2);
 	mkv_store_put_end(p, false, &r);
 	assert_int_not_equal(r.status, 201);
 	assert_int_not_equal(r.status, 0);
@@ -791,7 +844,7 @@ static void test_put_ended_early_as_complete_is_not_written(void **state)
 	mkv_reply_init(&r);
 	p = mkv_store_put_begin(&w->st, "/short", 6, 8, &r);
 	assert_non_null(p);
-	mkv_store_put_write(p, "half", 4);
+	feed(p, "half", 4);
 	mkv_store_put_end(p, true, &r);
 	assert_int_not_equal(r.status, 201);
 	mkv_reply_free(&r);
@@ -909,8 +962,8 @@ static void test_put_of_more_bytes_than_announced_never_records_a_wrong_hash(voi
 	mkv_reply_init(&r);
 	p = mkv_store_put_begin(&w->st, "/over", 5, 4, &r);
 	assert_non_null(p);
-	mkv_store_put_write(p, "datamore", 8);
-	mkv_store_put_end(p, true, &r);
+	feed(p, "datamore", 8);
+	finish(p, &r);
 	rec = record_of(w, "/over");
 	if (r.status == 201) {
 		/* Accepted: then the record must describe what the replicas hold. */
@@ -975,6 +1028,25 @@ static void test_put_writes_replicas_in_parallel(void **state)
 		fail_msg("PUT to 3 replicas took %.2f s: the replicas were not written at once",
 			 took);
 	assert_on_every_replica(w, "/parallel", data, len);
+	mkv_strlist_free(&reps);
+	free(data);
+}
+
+static void test_put_body_pauses_while_replicas_are_a_buffer_behind_and_resumes(void **state)
+{
+	struct world *w = *state;
+	struct mkv_strlist reps;
+	size_t len = 3 * MKV_FANOUT_BUFFER + 12345;
+	unsigned char *data = pattern(len, 9);
+
+	/* One slow replica: the buffer fills, the body waits for it, nothing is lost. */
+	placement(w, "/paused", &reps);
+	fake_volume_set_delay(&w->vol, reps.items[0], 1000);
+	pauses = 0;
+	assert_int_equal(put_chunked(w, "/paused", data, len, 1 << 20), 201);
+	if (pauses == 0)
+		fail_msg("a %zu-byte body never paused for a slow replica", len);
+	assert_on_every_replica(w, "/paused", data, len);
 	mkv_strlist_free(&reps);
 	free(data);
 }
@@ -1639,6 +1711,7 @@ int main(void)
 		T(test_put_of_more_bytes_than_announced_never_records_a_wrong_hash, setup_default),
 		T(test_large_value_with_one_slow_replica_arrives_intact, setup_default),
 		T(test_put_writes_replicas_in_parallel, setup_three_replicas_ten_subvolumes),
+		T(test_put_body_pauses_while_replicas_are_a_buffer_behind_and_resumes, setup_default),
 		T(test_put_with_index_failing_answers_500_and_writes_nothing, setup_default),
 		T(test_failed_put_over_unlinked_key_leaves_it_unlinked, setup_default),
 		T(test_get_of_live_key_redirects_to_a_replica, setup_default),
