@@ -412,15 +412,6 @@ void mkv_store_get_locate_async(struct mkv_store *s, struct mkv_get *g, struct m
 	locate_next_async(g);
 }
 
-void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
-		   struct mkv_reply *r)
-{
-	struct mkv_get g;
-
-	if (mkv_store_get_lookup(s, key, key_len, &g, r))
-		mkv_store_get_locate(s, &g, r);
-}
-
 /* The 5xx that best describes a failed volume operation. */
 static int volume_status(int rc)
 {

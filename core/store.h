@@ -55,15 +55,6 @@ int mkv_store_init(struct mkv_store *s, const struct mkv_config *cfg,
 		   struct mkv_index *index, struct mkv_volume *volume);
 void mkv_store_free(struct mkv_store *s);
 
-/*
- * GET or HEAD of key: 302 to a replica that answered stat() (replicas tried in
- * random order), 200 with fd for a backend that serves files itself, 404 when
- * missing, unlinked or on no live replica, 302 to the fallback when set.
- * The same as mkv_store_get_lookup() then mkv_store_get_locate().
- */
-void mkv_store_get(struct mkv_store *s, const void *key, size_t key_len,
-		   struct mkv_reply *r);
-
 /* A GET between its two halves. */
 struct mkv_get {
 	struct mkv_record rec;
@@ -78,6 +69,11 @@ struct mkv_get {
 };
 
 /*
+ * A GET or HEAD of key answers 302 to a replica that answered stat()
+ * (replicas tried in random order), 200 with fd for a backend that serves
+ * files itself, 404 when missing, unlinked or on no live replica, 302 to the
+ * fallback when set. It comes in two halves, so that only the second waits.
+ *
  * mkv_store_get_lookup - the half of a GET that reads the index and does not
  * wait on volumes. Returns false with the whole answer in r (404, the
  * fallback's 302, 500), or true for a live key, with its headers in r and

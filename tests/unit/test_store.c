@@ -385,12 +385,12 @@ static void get(struct world *w, const char *key, struct mkv_reply *r)
 	struct mkv_get g;
 
 	mkv_reply_init(r);
-	if (!mkv_store_locates_async(&w->st)) {
-		mkv_store_get(&w->st, key, strlen(key), r);
-		return;
-	}
 	if (!mkv_store_get_lookup(&w->st, key, strlen(key), &g, r))
 		return;
+	if (!mkv_store_locates_async(&w->st)) {
+		mkv_store_get_locate(&w->st, &g, r);
+		return;
+	}
 	mkv_store_get_locate_async(&w->st, &g, r, raise_signal, &answered);
 	await_signal(&answered, 1);
 	usleep(1000); /* a second answer would come now */
