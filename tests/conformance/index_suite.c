@@ -19,7 +19,6 @@
  * mode (see mkv_conformance_index_child) that opens the index and prints the
  * code: a plain fork() would inherit the parent's in-process view of the lock.
  */
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -34,7 +33,7 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "checks.h"
 #include "plugin.h"
 #include "suite.h"
 
@@ -70,33 +69,7 @@ struct entry {
 
 static const char *self_exe;
 
-/* Call a slot with a fresh error message and check its code, showing the message. */
-#define assert_code(call, want)                                                     \
-	do {                                                                        \
-		int rc_;                                                            \
-		mkv_error_clear();                                                  \
-		rc_ = (call);                                                       \
-		if (rc_ != (want))                                                  \
-			print_error("%s\n  returned %d (%s), expected %d (%s)\n",   \
-				    #call, rc_, mkv_error_message(rc_), (int)(want), \
-				    mkv_strerror(want));                            \
-		assert_int_equal(rc_, (want));                                      \
-	} while (0)
-
-#define assert_ok(call) assert_code(call, 0)
-
 /* ---- helpers --------------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int open_index(struct fixture *f)
 {

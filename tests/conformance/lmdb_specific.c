@@ -10,7 +10,6 @@
  * The plugin is loaded by name from $MKV_TEST_PLUGINDIR through the core's
  * loader, as mkv loads it. Each test gets its own temporary directory.
  */
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -25,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "checks.h"
 #include "plugin.h"
 
 #define VALUE_LEN 250
@@ -44,29 +43,7 @@ struct fixture {
 	struct mkv_index_cursor *cursor; /* closed by teardown if a test fails */
 };
 
-/* Call a slot with a fresh error message and check its code, showing the message. */
-#define assert_code(call, want)                                                     \
-	do {                                                                        \
-		int rc_;                                                            \
-		mkv_error_clear();                                                  \
-		rc_ = (call);                                                       \
-		if (rc_ != (want))                                                  \
-			print_error("%s\n  returned %d (%s), expected %d (%s)\n",   \
-				    #call, rc_, mkv_error_message(rc_), (int)(want), \
-				    mkv_strerror(want));                            \
-		assert_int_equal(rc_, (want));                                      \
-	} while (0)
-
-#define assert_ok(call) assert_code(call, 0)
-
 /* ---- helpers ------------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 static void assert_contains(const char *haystack, const char *needle)
 {
@@ -172,7 +149,7 @@ static int teardown(void **state)
 		f->ix.ops->cursor_close(f->cursor);
 	mkv_index_close(&f->ix);
 	mkv_plugin_unload(&f->plugin);
-	nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(f->dir);
 	free(f);
 	return 0;
 }

@@ -16,7 +16,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +28,7 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "checks.h"
 #include "plugin.h"
 
 #define BASE_LEN 256    /* the sandbox */
@@ -40,21 +39,6 @@ static struct mkv_volume vol;
 
 /* The sandbox of the running test. */
 static char base[BASE_LEN], replica[SANDBOX_LEN], outside[SANDBOX_LEN];
-
-/* Call a slot with a fresh error message and check its code, showing the message. */
-#define assert_code(call, want)                                                     \
-	do {                                                                        \
-		int rc_;                                                            \
-		mkv_error_clear();                                                  \
-		rc_ = (call);                                                       \
-		if (rc_ != (want))                                                  \
-			print_error("%s\n  returned %d (%s), expected %d (%s)\n",   \
-				    #call, rc_, mkv_error_message(rc_), (int)(want), \
-				    mkv_strerror(want));                            \
-		assert_int_equal(rc_, (want));                                      \
-	} while (0)
-
-#define assert_ok(call) assert_code(call, 0)
 
 /* Like assert_code, for refusals that may be either "invalid" or "not found". */
 #define assert_refused(call)                                                        \
@@ -148,18 +132,10 @@ static int sandbox_setup(void **state)
 	return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int sandbox_teardown(void **state)
 {
 	(void)state;
-	return nftw(base, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	return remove_tree(base);
 }
 
 /* A value source handing out a string, then optionally failing instead of ending. */

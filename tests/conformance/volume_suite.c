@@ -34,7 +34,7 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "checks.h"
 #include "plugin.h"
 #include "suite.h"
 
@@ -54,21 +54,6 @@ static const struct mkv_conformance_target *target;
 static const char *replica;      /* where the suite writes */
 static const char *dead_replica; /* where no volume answers; NULL to skip */
 static struct mkv_volume vol;
-
-/* Call a slot with a fresh error message and check its code, showing the message. */
-#define assert_code(call, want)                                                     \
-	do {                                                                        \
-		int rc_;                                                            \
-		mkv_error_clear();                                                  \
-		rc_ = (call);                                                       \
-		if (rc_ != (want))                                                  \
-			print_error("%s\n  returned %d (%s), expected %d (%s)\n",   \
-				    #call, rc_, mkv_error_message(rc_), (int)(want), \
-				    mkv_strerror(want));                            \
-		assert_int_equal(rc_, (want));                                      \
-	} while (0)
-
-#define assert_ok(call) assert_code(call, 0)
 
 /* A path no other test or run uses: /cf/XX/TAGNUMBERxPID. */
 static void unique_path(char *out, const char *tag)

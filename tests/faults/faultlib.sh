@@ -24,6 +24,7 @@
 #   storm_wait SECONDS        wait for every writer to finish; bail after SECONDS
 #   storm_verify NAME PREFIX  the store keeps its promises about every key the
 #                             storm tried: see the comment above it
+#   check_takes_writes        after the storm the master takes a PUT and reads it back
 set -u
 # shellcheck source=../integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
@@ -371,4 +372,12 @@ storm_verify() {
 	check "$name: ?unlinked names no acknowledged key" 0 "$in_unlinked"
 	rm -rf "$v/got"
 	echo "# verified in $((SECONDS - t0)) s"
+}
+
+check_takes_writes() {
+	printf 'after the storm' >"$WORK/after"
+	req PUT /storm/after --data-binary @"$WORK/after"
+	check "after the storm: PUT answers 201" 201 "$STATUS"
+	check "after the storm: curl -L reads the value back" "$(md5_hex <"$WORK/after")" \
+		"$(curl "${CURL_OPTS[@]}" -L "$MKV_URL/storm/after" | md5_hex)"
 }

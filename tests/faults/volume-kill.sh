@@ -35,10 +35,6 @@ storm_wait 150
 check "the master survived" yes "$(proc_alive "$MKV_PID" && echo yes || echo no)"
 storm_verify "volumes SIGKILLed mid-storm" /storm
 
-printf 'after the storm' >"$WORK/after"
-req PUT /storm/after --data-binary @"$WORK/after"
-check "after the storm: PUT answers 201" 201 "$STATUS"
-check "after the storm: curl -L reads the value back" "$(md5_hex <"$WORK/after")" \
-	"$(curl "${CURL_OPTS[@]}" -L "$MKV_URL/storm/after" | md5_hex)"
+check_takes_writes
 
 finish
