@@ -87,13 +87,20 @@ int mkv_store_init(struct mkv_store *s, const struct mkv_config *cfg,
 	s->index = index;
 	s->volume = volume;
 	s->locks = mkv_keylock_new();
-	return s->locks ? 0 : MKV_E_NOMEM;
+	s->checks = mkv_checks_new();
+	if (!s->locks || !s->checks) {
+		mkv_store_free(s);
+		return MKV_E_NOMEM;
+	}
+	return 0;
 }
 
 void mkv_store_free(struct mkv_store *s)
 {
 	mkv_keylock_free(s->locks);
 	s->locks = NULL;
+	mkv_checks_free(s->checks);
+	s->checks = NULL;
 }
 
 /*
@@ -356,40 +363,51 @@ static void locate_async_end(struct mkv_get *g)
 	g->done(g->ctx); /* g may be gone from here on */
 }
 
-static void stat_answered(void *ctx, int rc, uint64_t size);
+static void check_answered(void *ctx, int rc, uint64_t size);
 
-/* Ask the next replica in g's order; 404 once none is left. */
+/*
+ * Ask the next replica in g's order, sharing a check of it already in flight;
+ * 404 once none is left.
+ */
 static void locate_next_async(struct mkv_get *g)
 {
 	const struct mkv_volume *v = g->s->volume;
+	int rc;
 
-	while (g->next < g->rec.replicas.count) {
-		const char *replica = g->rec.replicas.items[g->order[g->next++]];
-		int rc;
-
-		mkv_error_clear();
-		rc = v->ops->stat_async(v->h, replica, g->path, stat_answered, g);
-		if (rc == 0)
-			return;
-		log_replica_miss(g->path, replica, rc);
-	}
-	g->r->status = 404;
-	locate_async_end(g);
-}
-
-/* The answer of a replica's stat_async: point there, or try the next one. */
-static void stat_answered(void *ctx, int rc, uint64_t size)
-{
-	struct mkv_get *g = ctx;
-	const char *replica = g->rec.replicas.items[g->order[g->next - 1]];
-
-	(void)size;
-	if (rc == 0 && (rc = point_at(g->s, replica, g->path, g->r)) == 0) {
+	if (g->next == g->rec.replicas.count) {
+		g->r->status = 404;
 		locate_async_end(g);
 		return;
 	}
-	log_replica_miss(g->path, replica, rc);
-	locate_next_async(g);
+	g->check.replica = g->rec.replicas.items[g->order[g->next++]];
+	g->check.path = g->path;
+	if (!mkv_checks_ask(g->s->checks, &g->check))
+		return;
+	mkv_error_clear();
+	rc = v->ops->stat_async(v->h, g->check.replica, g->path, check_answered, g);
+	if (rc < 0)
+		check_answered(g, rc, 0);
+}
+
+/* The answer to g's check, for g and every GET that joined it. */
+static void check_answered(void *ctx, int rc, uint64_t size)
+{
+	struct mkv_get *leader = ctx;
+	struct mkv_check *c = mkv_checks_end(leader->s->checks, &leader->check), *next;
+
+	(void)size;
+	for (; c; c = next) {
+		struct mkv_get *g = (struct mkv_get *)((char *)c - offsetof(struct mkv_get, check));
+		int grc = rc;
+
+		next = c->next; /* g may be gone once answered */
+		if (grc == 0 && (grc = point_at(g->s, c->replica, g->path, g->r)) == 0) {
+			locate_async_end(g);
+			continue;
+		}
+		log_replica_miss(g->path, c->replica, grc);
+		locate_next_async(g);
+	}
 }
 
 void mkv_store_get_locate_async(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r,

@@ -13,6 +13,7 @@
 
 #include <mkv/mkv.h>
 
+#include "checks.h"
 #include "config.h"
 #include "hash.h"
 #include "keylock.h"
@@ -25,6 +26,7 @@ struct mkv_store {
 	struct mkv_index *index;      /* borrowed, open */
 	struct mkv_volume *volume;    /* borrowed, open */
 	struct mkv_keylock *locks;    /* owned */
+	struct mkv_checks *checks;    /* owned: replica checks in flight */
 };
 
 /* The answer to one request. Everything it points to is owned by it. */
@@ -66,6 +68,7 @@ struct mkv_get {
 	void *ctx;
 	size_t *order;  /* the replicas' indexes in the order they are tried */
 	size_t next;    /* in order: the next to try */
+	struct mkv_check check; /* the replica being asked */
 };
 
 /*
@@ -92,7 +95,8 @@ bool mkv_store_locates_async(const struct mkv_store *s);
  * mkv_store_get_locate_async - mkv_store_get_locate() without waiting, when
  * mkv_store_locates_async(): r gets the answer, then done(ctx) is called,
  * from a volume backend's thread or before this returns. g and r must stay
- * valid until then; g's hold is freed by then.
+ * valid until then; g's hold is freed by then. GETs that ask the same replica
+ * about the same key while its check is in flight share that check (checks.h).
  */
 void mkv_store_get_locate_async(struct mkv_store *s, struct mkv_get *g, struct mkv_reply *r,
 				void (*done)(void *ctx), void *ctx);

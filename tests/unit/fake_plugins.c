@@ -426,6 +426,9 @@ struct fake_volume {
 	struct fake_fault *faults;
 	size_t nfaults;
 	unsigned puts;
+	unsigned stat_asyncs;    /* stat_async calls so far */
+	bool hold_stats;         /* stat_async answers wait until lifted */
+	pthread_cond_t released; /* hold_stats lifted */
 	const struct mkv_host *host;
 };
 
@@ -507,6 +510,7 @@ static int fake_volume_open(void *h, unsigned timeout_ms,
 
 	(void)timeout_ms, (void)opts;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->released, NULL);
 	v->host = host;
 	return 0;
 }
@@ -524,6 +528,7 @@ static void fake_volume_close(void *h)
 	for (size_t i = 0; i < v->nfaults; i++)
 		free(v->faults[i].replica);
 	free(v->faults);
+	pthread_cond_destroy(&v->released);
 	pthread_mutex_destroy(&v->lock);
 }
 
@@ -746,7 +751,13 @@ static void *fake_stat_thread(void *arg)
 {
 	struct fake_stat *fs = arg;
 	uint64_t size = 0;
-	int rc = fake_volume_stat(fs->v, fs->replica, fs->path, &size);
+	int rc;
+
+	pthread_mutex_lock(&fs->v->lock);
+	while (fs->v->hold_stats)
+		pthread_cond_wait(&fs->v->released, &fs->v->lock);
+	pthread_mutex_unlock(&fs->v->lock);
+	rc = fake_volume_stat(fs->v, fs->replica, fs->path, &size);
 
 	fs->done(fs->ctx, rc, size);
 	free(fs->replica);
@@ -759,7 +770,12 @@ static int fake_volume_stat_async(void *h, const char *replica, const char *path
 				  mkv_volume_stat_fn done, void *ctx)
 {
 	struct fake_stat *fs = xmalloc(sizeof *fs);
+	struct fake_volume *v = h;
 	pthread_t t;
+
+	pthread_mutex_lock(&v->lock);
+	v->stat_asyncs++;
+	pthread_mutex_unlock(&v->lock);
 
 	*fs = (struct fake_stat){ .v = h, .replica = xmemdup(replica, strlen(replica) + 1),
 				  .path = xmemdup(path, strlen(path) + 1), .done = done, .ctx = ctx };
@@ -848,6 +864,27 @@ void fake_volume_set_delay(struct mkv_volume *vol, const char *replica,
 	pthread_mutex_lock(&v->lock);
 	fault_of(v, replica, true)->delay_us = usec;
 	pthread_mutex_unlock(&v->lock);
+}
+
+void fake_volume_hold_stats(struct mkv_volume *vol, bool hold)
+{
+	struct fake_volume *v = vol->h;
+
+	pthread_mutex_lock(&v->lock);
+	v->hold_stats = hold;
+	pthread_cond_broadcast(&v->released);
+	pthread_mutex_unlock(&v->lock);
+}
+
+unsigned fake_volume_stat_asyncs(struct mkv_volume *vol)
+{
+	struct fake_volume *v = vol->h;
+	unsigned n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->stat_asyncs;
+	pthread_mutex_unlock(&v->lock);
+	return n;
 }
 
 size_t fake_volume_count(struct mkv_volume *vol)

@@ -65,6 +65,15 @@ void fake_volume_fail_put(struct mkv_volume *v, const char *replica,
 void fake_volume_set_delay(struct mkv_volume *v, const char *replica,
 			   unsigned usec);
 
+/*
+ * Make the answers of stat_async wait (true) until lifted (false); each is
+ * computed when it goes out. fake_volume_async_ops only.
+ */
+void fake_volume_hold_stats(struct mkv_volume *v, bool hold);
+
+/* How many times stat_async was called. */
+unsigned fake_volume_stat_asyncs(struct mkv_volume *v);
+
 /* How many files all replicas hold together. */
 size_t fake_volume_count(struct mkv_volume *v);
 

@@ -134,6 +134,14 @@ static int setup_async(void **state)
 						   .volume_ops = &fake_volume_async_ops });
 }
 
+/* The same with one replica of each key, so every GET of a key asks the same one. */
+static int setup_async_one_replica(void **state)
+{
+	return world_new(state, (struct settings){ .replicas = 1, .subvolumes = 1,
+						   .md5sum = true,
+						   .volume_ops = &fake_volume_async_ops });
+}
+
 /* The usual cluster on a backend built for ABI 1.0, before stat_async. */
 static int setup_abi_1_0(void **state)
 {
@@ -1200,6 +1208,110 @@ static void test_get_with_all_replicas_down_is_not_found(void **state)
 	mkv_strlist_free(&reps);
 }
 
+/* GETs started together, each answered asynchronously into its own reply. */
+#define GETS_AT_ONCE 20
+
+struct gets_at_once {
+	struct mkv_get g[GETS_AT_ONCE];
+	struct mkv_reply r[GETS_AT_ONCE];
+	struct signal answered;
+};
+
+/* Start GETS_AT_ONCE GETs of key; they end in gs->answered. */
+static void start_gets(struct world *w, const char *key, struct gets_at_once *gs)
+{
+	gs->answered = (struct signal)SIGNAL_INIT;
+	for (int i = 0; i < GETS_AT_ONCE; i++) {
+		mkv_reply_init(&gs->r[i]);
+		assert_true(mkv_store_get_lookup(&w->st, key, strlen(key), &gs->g[i], &gs->r[i]));
+		mkv_store_get_locate_async(&w->st, &gs->g[i], &gs->r[i], raise_signal,
+					   &gs->answered);
+	}
+}
+
+/* The number of gs's GETs answered so far. */
+static int answered(struct gets_at_once *gs)
+{
+	int n;
+
+	pthread_mutex_lock(&gs->answered.mu);
+	n = gs->answered.raised;
+	pthread_mutex_unlock(&gs->answered.mu);
+	return n;
+}
+
+/* gs's answers, all in: each a 302 to a replica of key other than except. */
+static void expect_redirects(struct world *w, struct gets_at_once *gs, const char *key,
+			     const char *except)
+{
+	struct mkv_strlist reps;
+	char path[MKV_PATH_MAX];
+
+	placement(w, key, &reps);
+	key_path(key, path);
+	for (int i = 0; i < GETS_AT_ONCE; i++) {
+		assert_int_equal(gs->r[i].status, 302);
+		if (!is_replica_url(gs->r[i].location, &reps, path, except))
+			fail_msg("GET %s: Location %s", key, gs->r[i].location);
+		mkv_reply_free(&gs->r[i]);
+	}
+	mkv_strlist_free(&reps);
+}
+
+static void test_gets_of_one_key_at_once_share_one_replica_check(void **state)
+{
+	struct world *w = *state;
+	struct gets_at_once *hot = calloc(1, sizeof *hot), *cold = calloc(1, sizeof *cold);
+	unsigned before, checks;
+	int early;
+
+	assert_int_equal(put(w, "/hot", "value"), 201);
+	assert_int_equal(put(w, "/cold", "other value"), 201);
+	fake_volume_hold_stats(&w->vol, true);
+	before = fake_volume_stat_asyncs(&w->vol);
+	start_gets(w, "/hot", hot);
+	start_gets(w, "/cold", cold);
+	checks = fake_volume_stat_asyncs(&w->vol) - before;
+	early = answered(hot) + answered(cold);
+	fake_volume_hold_stats(&w->vol, false);
+	await_signal(&hot->answered, GETS_AT_ONCE); /* before an assertion can end the test */
+	await_signal(&cold->answered, GETS_AT_ONCE);
+	/* One replica holds each key: one check of each was in flight, for 20 GETs each. */
+	assert_int_equal(checks, 2);
+	assert_int_equal(early, 0);
+	expect_redirects(w, hot, "/hot", NULL);
+	expect_redirects(w, cold, "/cold", NULL);
+
+	/* A check is shared while in flight, never kept: the next GET asks again. */
+	assert_int_equal(get_status(w, "/hot"), 302);
+	assert_int_equal(fake_volume_stat_asyncs(&w->vol), before + 3);
+	free(hot);
+	free(cold);
+}
+
+static void test_shared_check_that_fails_sends_every_get_to_the_next_replica(void **state)
+{
+	struct world *w = *state;
+	struct gets_at_once *gs = calloc(1, sizeof *gs);
+	struct mkv_strlist reps;
+	unsigned before, checks;
+
+	assert_int_equal(put(w, "/hello", "world"), 201);
+	placement(w, "/hello", &reps);
+	fake_volume_hold_stats(&w->vol, true);
+	before = fake_volume_stat_asyncs(&w->vol);
+	start_gets(w, "/hello", gs);
+	checks = fake_volume_stat_asyncs(&w->vol) - before;
+	fake_volume_set_down(&w->vol, reps.items[0], true);
+	fake_volume_hold_stats(&w->vol, false);
+	await_signal(&gs->answered, GETS_AT_ONCE);
+	/* 20 GETs, each trying one of two replicas first: at most two checks. */
+	assert_in_range(checks, 1, 2);
+	expect_redirects(w, gs, "/hello", reps.items[0]);
+	mkv_strlist_free(&reps);
+	free(gs);
+}
+
 static void test_backend_built_for_abi_1_0_is_never_asked_for_stat_async(void **state)
 {
 	struct world *w = *state;
@@ -1710,6 +1822,8 @@ int main(void)
 		T(test_get_with_one_replica_down_redirects_to_a_live_one, setup_async),
 		T(test_get_with_file_missing_on_one_replica_redirects_to_the_other, setup_async),
 		T(test_get_with_all_replicas_down_is_not_found, setup_async),
+		T(test_gets_of_one_key_at_once_share_one_replica_check, setup_async_one_replica),
+		T(test_shared_check_that_fails_sends_every_get_to_the_next_replica, setup_async),
 		T(test_backend_built_for_abi_1_0_is_never_asked_for_stat_async, setup_abi_1_0),
 		T(test_get_of_missing_key_is_not_found, setup_default),
 		T(test_get_of_missing_key_with_fallback_redirects_there, setup_fallback),
