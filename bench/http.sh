@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GET of a missing key (404) and of a live key through mkv, with wrk (2 threads,
-# 100 connections), against nginx answering a fixed 302 on its own.
+# 100 connections), against nginx answering a fixed 302 on its own. Then the
+# same live GETs spread over 1,000 keys at random (bench/spread.lua), where
+# GETs of one key seldom share the replica check.
 #
 #   bash bench/http.sh        (from the build directory; see bench/lib.sh for the knobs)
 #
@@ -16,9 +18,9 @@
 # Targets: missing key >= 0.9x the fixed 302; live key >= 0.5x.
 #
 # MKV_BENCH_PERF=DIR adds, after the measured runs, two more runs of each mkv
-# URL: one with the master under `perf record $MKV_BENCH_PERF_ARGS` (default -g),
-# leaving DIR/missing.perf.data and DIR/live.perf.data, and one with the whole
-# machine under `perf record -a -F 999` (which process takes the CPU), leaving
+# URL: one with the master under `perf record $MKV_BENCH_PERF_ARGS` (default
+# -g), leaving DIR/NAME.perf.data for NAME missing, live and spread, and one
+# with the whole machine under `perf record -a -F 999` (which process takes the CPU), leaving
 # DIR/NAME.all.perf.data (also for the baselines); read them with
 # `perf report -i`. Then `perf stat` counts the master's CPU time and context
 # switches during one more run of each (DIR/NAME.stat).
@@ -39,6 +41,17 @@ start_mkv
 head -c "$size" /dev/urandom >"$WORK/value"
 curl -sf -o /dev/null -X PUT -T "$WORK/value" "$MKV_URL/bench/live"
 live_status=$(curl -s -o /dev/null -w '%{http_code}' "$MKV_URL/bench/live")
+spread=1000
+for ((i = 1; i <= spread; i++)); do
+	printf 'url = "%s/bench/spread/%d"\nupload-file = "%s"\noutput = "/dev/null"\n' \
+		"$MKV_URL" "$i" "$WORK/value"
+done >"$WORK/spread.curl"
+created=$(curl -s -Z --parallel-max 16 -w '%{http_code}\n' -K "$WORK/spread.curl" 2>/dev/null | grep -c '^201$')
+if [ "$created" != "$spread" ]; then
+	echo "http: only $created of the $spread spread keys were written" >&2
+	exit 1
+fi
+spread_status=$(curl -s -o /dev/null -w '%{http_code}' "$MKV_URL/bench/spread/$spread")
 missing_status=$(curl -s -o /dev/null -w '%{http_code}' "$MKV_URL/bench/missing")
 
 # The baseline nginx: a fixed 302, and the same small value as a file.
@@ -82,13 +95,18 @@ $temp_paths
 }
 CONF
 start_nginx base "$WORK/base.conf"
-mkdir -p "$WORK/base/www"
+mkdir -p "$WORK/base/www/spread"
 cp "$WORK/value" "$WORK/base/www/value"
+for ((i = 1; i <= spread; i++)); do
+	cp "$WORK/value" "$WORK/base/www/spread/$i"
+done
 
-# wrk_rate NAME URL [SECONDS]: requests/s of one wrk run; notes errors.
+# wrk_rate NAME URL [SECONDS]: requests/s of one wrk run; notes errors. A
+# URL ending in "spread/" gets one of the spread keys under it per request.
 wrk_rate() {
-	local name=$1 url=$2 secs=${3:-$seconds} out rate
-	out=$(wrk -t2 -c100 -d"${secs}s" "$url" 2>&1)
+	local name=$1 url=$2 secs=${3:-$seconds} out rate script=()
+	[[ $url == */spread/ ]] && script=(-s "$BENCH_DIR/spread.lua")
+	out=$(wrk -t2 -c100 -d"${secs}s" "${script[@]}" "$url" -- "$spread" 2>&1)
 	rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 	if grep -q 'Socket errors' <<<"$out"; then
 		note "$name: $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"
@@ -103,13 +121,15 @@ declare -A url runs
 url[base302]=$NGINX_URL/
 url[missing]=$MKV_URL/bench/missing
 url[live]=$MKV_URL/bench/live
-names=(base302 missing live)
+url[spread]=$MKV_URL/bench/spread/
+names=(base302 missing live spread)
 if [ "$MKV_BENCH_VOLUME" = local ]; then
 	url[basefile]=$NGINX_URL/www/value
-	names+=(basefile)
+	url[basespread]=$NGINX_URL/www/spread/
+	names+=(basefile basespread)
 fi
 note "status of the missing key: $missing_status, of the live key: $live_status," \
-	"of the baseline: $(curl -s -o /dev/null -w '%{http_code}' "${url[base302]}")"
+	"of spread key $spread: $spread_status, of the baseline: $(curl -s -o /dev/null -w '%{http_code}' "${url[base302]}")"
 
 for name in "${names[@]}"; do
 	wrk_rate "$name" "${url[$name]}" 1 >/dev/null # warm-up
@@ -135,9 +155,13 @@ report "GET missing key ($missing_status)" "${med[missing]}" req/s \
 if [ "$MKV_BENCH_VOLUME" = local ]; then
 	report "GET live key ($live_status, $size B served by the master)" "${med[live]}" req/s \
 		"${med[basefile]}" "req/s nginx serving the file" '>=' 0.5
+	report "GET of $spread live keys at random (served by the master)" "${med[spread]}" req/s \
+		"${med[basespread]}" "req/s nginx serving the $spread files" - -
 else
 	report "GET live key ($live_status, replica check included)" "${med[live]}" req/s \
 		"${med[base302]}" "req/s nginx fixed 302" '>=' 0.5
+	report "GET of $spread live keys at random (replica checks seldom shared)" "${med[spread]}" req/s \
+		"${med[base302]}" "req/s nginx fixed 302" - -
 fi
 report "master peak RSS during GETs" "$(peak_rss_mb "$MKV_PID")" MB - - '<' 64
 
@@ -154,14 +178,14 @@ if [ -n "${MKV_BENCH_PERF:-}" ]; then
 		note "profiled run of $name: $(wrk_rate "$name" "${url[$name]}" "$((seconds - 1))") req/s ($out)"
 		wait "$perf_pid" || cat "$WORK/perf.log" >&2
 	}
-	for name in missing live; do
+	for name in missing live spread; do
 		# shellcheck disable=SC2086 # the knob holds several arguments
 		profiled "$name" "$name.perf.data" ${MKV_BENCH_PERF_ARGS:--g} -p "$MKV_PID"
 	done
 	for name in "${names[@]}"; do
 		profiled "$name" "$name.all.perf.data" -a -F 999
 	done
-	for name in missing live; do
+	for name in missing live spread; do
 		perf stat -e task-clock,context-switches -p "$MKV_PID" -o "$MKV_BENCH_PERF/$name.stat" \
 			-- sleep "$seconds" 2>"$WORK/perf.log" &
 		perf_pid=$!
