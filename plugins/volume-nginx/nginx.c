@@ -383,6 +383,7 @@ static int nginx_stat_async(void *h, const char *replica, const char *path,
 {
 	struct nginx_volume *nv = h;
 	struct pending_stat *ps = calloc(1, sizeof *ps);
+	bool first = false;
 	int rc;
 
 	if (!ps)
@@ -396,6 +397,7 @@ static int nginx_stat_async(void *h, const char *replica, const char *path,
 		if (nv->closing) {
 			rc = transfer_fail(&ps->t, MKV_E_UNAVAILABLE, "the volume handle is closing");
 		} else {
+			first = !nv->submitted;
 			ps->next = nv->submitted;
 			nv->submitted = ps;
 		}
@@ -406,7 +408,8 @@ static int nginx_stat_async(void *h, const char *replica, const char *path,
 		free(ps);
 		return rc;
 	}
-	curl_multi_wakeup(nv->multi);
+	if (first) /* the thread takes the whole list: one wake-up per batch */
+		curl_multi_wakeup(nv->multi);
 	return 0;
 }
 
