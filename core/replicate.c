@@ -1,7 +1,8 @@
 /*
  * replicate.c - stream one value to every replica at once.
  *
- * The ring buffer holds the last MKV_FANOUT_BUFFER bytes of the value. The
+ * The ring buffer holds the last MKV_FANOUT_BUFFER bytes of the value (the
+ * whole value when it is smaller: a small PUT does not pay for 4 MB). The
  * producer appends at `written`; each reader (a replica writer, or the
  * hasher that computes the MD5) has its own position and consumes the ring
  * on a pool thread: a writer through its backend's put() and a source
@@ -61,6 +62,7 @@ struct mkv_fanout {
 	bool md5_inline;           /* the producer hashes: no hasher reader */
 	char md5_hex[33];          /* the MD5, once every byte has been hashed */
 	unsigned char *ring;
+	size_t cap;                /* of ring */
 	size_t n;                  /* replica writers; the hasher, if any, is r[n] */
 	struct reader r[];
 };
@@ -96,7 +98,7 @@ static uint64_t batch(const struct mkv_fanout *f, uint64_t pos)
 /* Free bytes in the ring for the producer. Locked. */
 static uint64_t room_locked(const struct mkv_fanout *f)
 {
-	return MKV_FANOUT_BUFFER - (f->written - slowest(f));
+	return f->cap - (f->written - slowest(f));
 }
 
 /* Whether a waiting producer has something to do: a batch of room, or an end. Locked. */
@@ -132,7 +134,7 @@ static void stop_locked(struct mkv_fanout *f, int rc, const char *message)
 /* Whether r can start the value again: the ring still holds its first byte. Locked. */
 static bool can_rewind_locked(const struct reader *r)
 {
-	return r->pos == 0 || r->f->written <= MKV_FANOUT_BUFFER;
+	return r->pos == 0 || r->f->written <= r->f->cap;
 }
 
 /*
@@ -143,7 +145,7 @@ static bool can_rewind_locked(const struct reader *r)
 static ssize_t ring_wait(struct reader *r, const unsigned char **region)
 {
 	struct mkv_fanout *f = r->f;
-	size_t off = r->pos % MKV_FANOUT_BUFFER;
+	size_t off = r->pos % f->cap;
 	struct timespec until;
 	bool stopping, timed = false;
 	uint64_t n;
@@ -173,7 +175,7 @@ static ssize_t ring_wait(struct reader *r, const unsigned char **region)
 	if (stopping)
 		return MKV_E_ABORTED;
 	*region = f->ring + off;
-	return (ssize_t)(n < MKV_FANOUT_BUFFER - off ? n : MKV_FANOUT_BUFFER - off);
+	return (ssize_t)(n < f->cap - off ? n : f->cap - off);
 }
 
 /* Mark n bytes at r's position consumed. */
@@ -355,7 +357,8 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	f->length = length;
 	f->n = replicas->count;
 	f->md5_inline = length <= MKV_FANOUT_INLINE_MD5;
-	f->ring = malloc(MKV_FANOUT_BUFFER);
+	f->cap = length == 0 ? 1 : length < MKV_FANOUT_BUFFER ? (size_t)length : MKV_FANOUT_BUFFER;
+	f->ring = malloc(f->cap);
 	if (md5 && (f->md5 = EVP_MD_CTX_new()) && !EVP_DigestInit_ex(f->md5, EVP_md5(), NULL)) {
 		EVP_MD_CTX_free(f->md5);
 		f->md5 = NULL;
@@ -375,11 +378,11 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 /* Contiguous room in the ring at `written` for the rest of the value. Locked. */
 static size_t contiguous_room_locked(const struct mkv_fanout *f)
 {
-	size_t off = f->written % MKV_FANOUT_BUFFER;
+	size_t off = f->written % f->cap;
 	uint64_t n = room_locked(f);
 
-	if (n > MKV_FANOUT_BUFFER - off)
-		n = MKV_FANOUT_BUFFER - off;
+	if (n > f->cap - off)
+		n = f->cap - off;
 	if (n > f->length - f->written)
 		n = f->length - f->written;
 	return (size_t)n;
@@ -417,7 +420,7 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 
 		if (n > len - taken)
 			n = len - taken;
-		memcpy(f->ring + f->written % MKV_FANOUT_BUFFER, p + taken, n);
+		memcpy(f->ring + f->written % f->cap, p + taken, n);
 		if (f->md5 && f->md5_inline)
 			EVP_DigestUpdate(f->md5, p + taken, n);
 		taken += n;
