@@ -12,6 +12,7 @@
  * Any change here moves every key, so these functions are pinned by the
  * vectors in tests/unit/test_hash.c.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,23 @@
 
 #include "hash.h"
 
+static EVP_MD *md5_fetched;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+
+static void md5_fetch(void)
+{
+	md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+const EVP_MD *mkv_md5_method(void)
+{
+	pthread_once(&md5_once, md5_fetch);
+	return md5_fetched ? md5_fetched : EVP_md5();
+}
+
 void mkv_md5(const void *data, size_t len, unsigned char out[MKV_MD5_LEN])
 {
-	EVP_Digest(data, len, out, NULL, EVP_md5(), NULL);
+	EVP_Digest(data, len, out, NULL, mkv_md5_method(), NULL);
 }
 
 /* The length of the padded base64 form of len bytes. */
@@ -58,7 +73,7 @@ struct scored {
 static int score_volume(EVP_MD_CTX *ctx, const void *key, size_t key_len,
 			const char *volume, unsigned char out[MKV_MD5_LEN])
 {
-	if (!EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ||
+	if (!EVP_DigestInit_ex(ctx, mkv_md5_method(), NULL) ||
 	    !EVP_DigestUpdate(ctx, key, key_len) ||
 	    !EVP_DigestUpdate(ctx, volume, strlen(volume)) ||
 	    !EVP_DigestFinal_ex(ctx, out, NULL))

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "strlist.h"
 
 #define MKV_MD5_LEN 16
@@ -14,6 +16,12 @@
 #define MKV_NAME_MAX 255
 /* Room for any path mkv_key_path() produces, NUL included. */
 #define MKV_PATH_MAX (sizeof "/xx/yy/" + MKV_NAME_MAX)
+
+/*
+ * OpenSSL's MD5, fetched once: EVP_md5() makes every digest look the
+ * algorithm up again, under a lock that all threads share.
+ */
+const EVP_MD *mkv_md5_method(void);
 
 /* md5 of len bytes at data into out (OpenSSL EVP). */
 void mkv_md5(const void *data, size_t len, unsigned char out[MKV_MD5_LEN]);

@@ -276,7 +276,7 @@ static int rehash(struct scan *sc, const struct found *f, const char *replica, c
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	char path[MKV_PATH_MAX];
 	unsigned dlen = 0;
-	int rc = md && EVP_DigestInit_ex(md, EVP_md5(), NULL) ? 0 : MKV_E_NOMEM;
+	int rc = md && EVP_DigestInit_ex(md, mkv_md5_method(), NULL) ? 0 : MKV_E_NOMEM;
 
 	if (rc == 0)
 		rc = mkv_key_path(f->key, f->len, path);

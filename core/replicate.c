@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "host.h"
 #include "replicate.h"
 #include "workpool.h"
@@ -359,7 +360,7 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	f->md5_inline = length <= MKV_FANOUT_INLINE_MD5;
 	f->cap = length == 0 ? 1 : length < MKV_FANOUT_BUFFER ? (size_t)length : MKV_FANOUT_BUFFER;
 	f->ring = malloc(f->cap);
-	if (md5 && (f->md5 = EVP_MD_CTX_new()) && !EVP_DigestInit_ex(f->md5, EVP_md5(), NULL)) {
+	if (md5 && (f->md5 = EVP_MD_CTX_new()) && !EVP_DigestInit_ex(f->md5, mkv_md5_method(), NULL)) {
 		EVP_MD_CTX_free(f->md5);
 		f->md5 = NULL;
 	}
