@@ -56,6 +56,20 @@ curl -s -L -o "$WORK/got" "$MKV_URL$key"
 check_cmd "  and reads back intact" same_bytes "$WORK/value" "$WORK/got"
 check "  the spare's copy is gone" 2 "$(volume_files)"
 
+# GETs of one key at once share the check of a replica in flight; with one
+# replica's volume down, each of them still ends at the live copy.
+stop_volume 2
+pids=()
+for ((n = 0; n < 50; n++)); do
+	curl -s -o /dev/null -w '%{http_code} %{redirect_url}\n' "$MKV_URL$key" &
+	pids+=($!)
+done >"$WORK/answers"
+wait "${pids[@]}"
+check "50 GETs at once with a replica's volume down all answer $LIVE_GET" 50 \
+	"$(grep -c "^$LIVE_GET " "$WORK/answers")"
+check "  none of them redirects to the dead volume" 0 "$(grep -c -F "${VOLS[1]}" "$WORK/answers")"
+restart_volume 2
+
 # Again through the offline commands: a write while volume 2 is down, then
 # rebuild sees the copy where it is, and rebalance moves it home.
 for ((n = 0; ; n++)); do
