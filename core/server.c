@@ -39,7 +39,7 @@
  * Bytes microhttpd may buffer per connection; upload chunks are up to half of
  * it. microhttpd clears it for every request, so more costs every request.
  */
-#define CONNECTION_MEMORY (64 * 1024)
+#define CONNECTION_MEMORY (32 * 1024)
 #define CONNECTION_TIMEOUT_S 120
 #define THREAD_STACK (512 * 1024)
 
