@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "hash.h"
 
 #define STRIPES 64
 
@@ -24,19 +25,12 @@ struct mkv_checks {
 	struct stripe stripes[STRIPES];
 };
 
-/* FNV-1a over "replica\0path". */
+/* The stripe of c's question, by a hash of "replica\0path". */
 static struct stripe *stripe_of(struct mkv_checks *cs, const struct mkv_check *c)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = mkv_fnv1a(MKV_FNV1A_INIT, c->replica, strlen(c->replica) + 1);
 
-	for (const char *p = c->replica;; p++) {
-		h = (h ^ (unsigned char)*p) * 16777619u;
-		if (!*p)
-			break;
-	}
-	for (const char *p = c->path; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &cs->stripes[h % STRIPES];
+	return &cs->stripes[mkv_fnv1a(h, c->path, strlen(c->path)) % STRIPES];
 }
 
 struct mkv_checks *mkv_checks_new(void)

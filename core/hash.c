@@ -43,6 +43,15 @@ void mkv_md5(const void *data, size_t len, unsigned char out[MKV_MD5_LEN])
 	EVP_Digest(data, len, out, NULL, mkv_md5_method(), NULL);
 }
 
+uint32_t mkv_fnv1a(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 /* The length of the padded base64 form of len bytes. */
 static size_t base64_len(size_t len)
 {

@@ -6,6 +6,7 @@
 #define MKV_HASH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -22,6 +23,13 @@
  * algorithm up again, under a lock that all threads share.
  */
 const EVP_MD *mkv_md5_method(void);
+
+/*
+ * FNV-1a of len bytes at data, continuing from h (MKV_FNV1A_INIT to start):
+ * cheap, and good enough to spread keys over lock stripes. Not for placement.
+ */
+#define MKV_FNV1A_INIT 2166136261u
+uint32_t mkv_fnv1a(uint32_t h, const void *data, size_t len);
 
 /* md5 of len bytes at data into out (OpenSSL EVP). */
 void mkv_md5(const void *data, size_t len, unsigned char out[MKV_MD5_LEN]);

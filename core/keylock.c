@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "keylock.h"
 
 #define STRIPES 64
@@ -30,15 +31,9 @@ struct mkv_keylock {
 	struct stripe stripes[STRIPES];
 };
 
-/* FNV-1a: cheap and good enough to spread keys over stripes. */
 static struct stripe *stripe_of(struct mkv_keylock *kl, const void *key, size_t len)
 {
-	const unsigned char *p = key;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return &kl->stripes[h % STRIPES];
+	return &kl->stripes[mkv_fnv1a(MKV_FNV1A_INIT, key, len) % STRIPES];
 }
 
 struct mkv_keylock *mkv_keylock_new(void)
