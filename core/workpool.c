@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,109 +23,142 @@
 /* A thread idle this long exits. */
 #define IDLE_SECONDS 5
 
-struct job {
+/*
+ * A pool thread. While idle it sits on the idle stack and sleeps on its own
+ * semaphore; mkv_work_run() takes it off the stack, gives it the job and
+ * posts. So the job is handed over without a queue, the woken thread does
+ * not contend for the pool's lock, and the thread idle the shortest time is
+ * reused first (the others time out and exit after a burst).
+ */
+struct worker {
+	sem_t ready;            /* posted when fn is set, or NULL to exit */
 	void (*fn)(void *arg);
 	void *arg;
-	struct job *next;
+	struct worker *next;    /* on the idle stack */
 };
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t wake; /* a job was queued, or the pool is shutting down */
-	pthread_cond_t gone; /* a thread exited */
-	struct job *head, *tail; /* jobs handed to idle threads, not yet taken */
-	size_t queued;
-	size_t idle;    /* threads waiting for a job */
-	size_t threads; /* threads alive */
+	pthread_cond_t gone;    /* a thread exited */
+	struct worker *idle;    /* most recently idle first */
+	size_t threads;         /* threads alive */
 	bool stopping;
 } pool = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
 	.gone = PTHREAD_COND_INITIALIZER,
 };
 
-/* The next queued job, waiting up to IDLE_SECONDS for one; NULL to exit. Locked. */
-static struct job *next_job_locked(void)
+/* Take w off the idle stack; false when it was not on it (a job is on its way). Locked. */
+static bool unlink_idle_locked(struct worker *w)
+{
+	for (struct worker **p = &pool.idle; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			return true;
+		}
+	return false;
+}
+
+/* Wait, idle, for w's next job; false when the thread should exit instead. */
+static bool next_job(struct worker *w)
 {
 	struct timespec until;
-	struct job *j;
+	bool timed_out;
+	int rc;
+
+	pthread_mutex_lock(&pool.mu);
+	if (pool.stopping) {
+		pthread_mutex_unlock(&pool.mu);
+		return false;
+	}
+	w->fn = NULL;
+	w->next = pool.idle;
+	pool.idle = w;
+	pthread_mutex_unlock(&pool.mu);
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += IDLE_SECONDS;
-	pool.idle++;
-	while (!pool.head && !pool.stopping)
-		if (pthread_cond_timedwait(&pool.wake, &pool.mu, &until) == ETIMEDOUT)
-			break;
-	pool.idle--;
-	j = pool.head;
-	if (j) {
-		pool.head = j->next;
-		if (!pool.head)
-			pool.tail = NULL;
-		pool.queued--;
+	while ((rc = sem_timedwait(&w->ready, &until)) != 0 && errno == EINTR)
+		;
+	timed_out = rc != 0;
+	if (timed_out) {
+		pthread_mutex_lock(&pool.mu);
+		timed_out = unlink_idle_locked(w);
+		pthread_mutex_unlock(&pool.mu);
+		if (!timed_out) /* handed a job just as the wait ran out: take it */
+			while (sem_wait(&w->ready) != 0)
+				;
 	}
-	return j;
+	return !timed_out && w->fn;
 }
+
+/* What a new thread is started for. */
+struct job {
+	void (*fn)(void *arg);
+	void *arg;
+};
 
 static void *pool_thread(void *arg)
 {
-	struct job *j = arg;
+	struct job *first = arg;
+	struct worker w = { .fn = first->fn, .arg = first->arg };
 
-	for (;;) {
-		j->fn(j->arg);
-		free(j);
-		pthread_mutex_lock(&pool.mu);
-		j = next_job_locked();
-		if (!j)
-			break;
-		pthread_mutex_unlock(&pool.mu);
-	}
+	free(first);
+	sem_init(&w.ready, 0, 0);
+	do
+		w.fn(w.arg);
+	while (next_job(&w));
+	sem_destroy(&w.ready);
+	pthread_mutex_lock(&pool.mu);
 	pool.threads--;
 	pthread_cond_broadcast(&pool.gone);
 	pthread_mutex_unlock(&pool.mu);
 	return NULL;
 }
 
-/* Start a thread whose first job is j. Returns 0 or MKV_E_NOMEM. Locked. */
-static int start_thread_locked(struct job *j)
+/* Start a thread whose first job is fn(arg). Returns 0 or MKV_E_NOMEM. Locked. */
+static int start_thread_locked(void (*fn)(void *arg), void *arg)
 {
+	struct job *first = malloc(sizeof *first);
 	pthread_attr_t attr;
 	pthread_t t;
 	int rc;
 
+	if (!first)
+		return mkv_fail(MKV_E_NOMEM, "out of memory for a job");
+	first->fn = fn;
+	first->arg = arg;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, WORK_STACK);
-	rc = pthread_create(&t, &attr, pool_thread, j);
+	rc = pthread_create(&t, &attr, pool_thread, first);
 	pthread_attr_destroy(&attr);
-	if (rc != 0)
+	if (rc != 0) {
+		free(first);
 		return mkv_fail(MKV_E_NOMEM, "cannot start a thread: %s", strerror(rc));
+	}
 	pool.threads++;
 	return 0;
 }
 
 int mkv_work_run(void (*fn)(void *arg), void *arg)
 {
-	struct job *j = malloc(sizeof *j);
+	struct worker *w;
 	int rc = 0;
 
-	if (!j)
-		return mkv_fail(MKV_E_NOMEM, "out of memory for a job");
-	*j = (struct job){ .fn = fn, .arg = arg };
 	pthread_mutex_lock(&pool.mu);
 	pool.stopping = false;
-	if (pool.idle > pool.queued) {
-		if (pool.tail)
-			pool.tail->next = j;
-		else
-			pool.head = j;
-		pool.tail = j;
-		pool.queued++;
-		pthread_cond_signal(&pool.wake);
-	} else if ((rc = start_thread_locked(j)) < 0) {
-		free(j);
+	w = pool.idle;
+	if (w) {
+		pool.idle = w->next;
+		w->fn = fn;
+		w->arg = arg;
+	} else {
+		rc = start_thread_locked(fn, arg);
 	}
 	pthread_mutex_unlock(&pool.mu);
+	if (w)
+		sem_post(&w->ready);
 	return rc;
 }
 
@@ -132,7 +166,12 @@ void mkv_work_shutdown(void)
 {
 	pthread_mutex_lock(&pool.mu);
 	pool.stopping = true;
-	pthread_cond_broadcast(&pool.wake);
+	while (pool.idle) { /* fn stays NULL: wake up and exit */
+		struct worker *w = pool.idle;
+
+		pool.idle = w->next;
+		sem_post(&w->ready);
+	}
 	while (pool.threads > 0)
 		pthread_cond_wait(&pool.gone, &pool.mu);
 	pthread_mutex_unlock(&pool.mu);

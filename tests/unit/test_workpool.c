@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,7 @@
 #include "workpool.h"
 
 #define WAITERS 64
+#define JOBS_IN_TURN 200
 
 /* A latch every job waits on until all of them have started. */
 static struct {
@@ -69,11 +71,58 @@ static void test_shutdown_waits_for_every_job(void **state)
 	}
 }
 
+/* The threads each job ran on, and a way to wait for the job. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t seen[JOBS_IN_TURN];
+	size_t distinct;
+	bool done;
+} runs = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void note_thread(void *arg)
+{
+	pthread_t self = pthread_self();
+	size_t i;
+
+	(void)arg;
+	pthread_mutex_lock(&runs.mu);
+	for (i = 0; i < runs.distinct && !pthread_equal(runs.seen[i], self); i++)
+		;
+	if (i == runs.distinct && i < sizeof runs.seen / sizeof runs.seen[0])
+		runs.seen[runs.distinct++] = self;
+	runs.done = true;
+	pthread_cond_broadcast(&runs.cv);
+	pthread_mutex_unlock(&runs.mu);
+}
+
+/* Jobs run one after another reuse the thread that went idle: no thread per job. */
+static void test_idle_thread_is_reused(void **state)
+{
+	(void)state;
+	for (int i = 0; i < JOBS_IN_TURN; i++) {
+		runs.done = false;
+		assert_int_equal(mkv_work_run(note_thread, NULL), 0);
+		pthread_mutex_lock(&runs.mu);
+		while (!runs.done)
+			pthread_cond_wait(&runs.cv, &runs.mu);
+		pthread_mutex_unlock(&runs.mu);
+	}
+	mkv_work_shutdown();
+	/*
+	 * A job's last act wakes the test before its thread is idle again, so
+	 * the next job may start a second thread; more than a few means the
+	 * pool does not reuse its threads.
+	 */
+	assert_in_range(runs.distinct, 1, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jobs_waiting_for_each_other_all_run),
 		cmocka_unit_test(test_shutdown_waits_for_every_job),
+		cmocka_unit_test(test_idle_thread_is_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
