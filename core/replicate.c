@@ -60,7 +60,8 @@ struct mkv_fanout {
 	void (*when_done)(void *ctx); /* called by the last reader to finish, if set */
 	void *when_done_ctx;
 	EVP_MD_CTX *md5;           /* NULL when not wanted */
-	bool md5_inline;           /* the producer hashes: no hasher reader */
+	bool small;                /* MKV_FANOUT_SMALL: the producer hashes (no hasher
+				      reader), and the writers start once it is all in */
 	char md5_hex[33];          /* the MD5, once every byte has been hashed */
 	unsigned char *ring;
 	size_t cap;                /* of ring */
@@ -71,7 +72,7 @@ struct mkv_fanout {
 /* Whether r[n] is a hasher reader. */
 static size_t has_hasher(const struct mkv_fanout *f)
 {
-	return f->md5 && !f->md5_inline;
+	return f->md5 && !f->small;
 }
 
 /* The lowest position of a reader still running; `written` when none is. */
@@ -323,10 +324,11 @@ static void fanout_free(struct mkv_fanout *f)
 }
 
 /* Start reader r on a pool thread; a reader that cannot start stops the PUT. */
-static void start_reader(struct mkv_fanout *f, struct reader *r, const char *replica)
+static void start_reader(struct mkv_fanout *f, struct reader *r)
 {
+	const char *replica = r->replica;
+
 	r->f = f;
-	r->replica = replica;
 	pthread_mutex_lock(&f->mu);
 	f->running++;
 	pthread_mutex_unlock(&f->mu);
@@ -338,6 +340,15 @@ static void start_reader(struct mkv_fanout *f, struct reader *r, const char *rep
 	f->running--;
 	stop_locked(f, MKV_E_NOMEM, "cannot start a replica writer thread");
 	pthread_mutex_unlock(&f->mu);
+}
+
+/* Start every writer, and the hasher if there is one. */
+static void start_readers(struct mkv_fanout *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		start_reader(f, &f->r[i]);
+	if (has_hasher(f))
+		start_reader(f, &f->r[f->n]);
 }
 
 int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
@@ -357,7 +368,7 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 	f->path = path;
 	f->length = length;
 	f->n = replicas->count;
-	f->md5_inline = length <= MKV_FANOUT_INLINE_MD5;
+	f->small = length <= MKV_FANOUT_SMALL;
 	f->cap = length == 0 ? 1 : length < MKV_FANOUT_BUFFER ? (size_t)length : MKV_FANOUT_BUFFER;
 	f->ring = malloc(f->cap);
 	if (md5 && (f->md5 = EVP_MD_CTX_new()) && !EVP_DigestInit_ex(f->md5, mkv_md5_method(), NULL)) {
@@ -369,9 +380,9 @@ int mkv_fanout_start(struct mkv_fanout **out, struct mkv_volume *vol,
 		return mkv_fail(MKV_E_NOMEM, "out of memory for a PUT");
 	}
 	for (size_t i = 0; i < f->n; i++)
-		start_reader(f, &f->r[i], replicas->items[i]);
-	if (has_hasher(f))
-		start_reader(f, &f->r[f->n], NULL);
+		f->r[i].replica = replicas->items[i];
+	if (!f->small || length == 0)
+		start_readers(f);
 	*out = f;
 	return 0;
 }
@@ -396,6 +407,7 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 	size_t taken = 0;
 
 	while (taken < len) {
+		bool all_in;
 		size_t n;
 		int rc;
 
@@ -422,16 +434,19 @@ ssize_t mkv_fanout_offer(struct mkv_fanout *f, const void *data, size_t len,
 		if (n > len - taken)
 			n = len - taken;
 		memcpy(f->ring + f->written % f->cap, p + taken, n);
-		if (f->md5 && f->md5_inline)
+		if (f->md5 && f->small)
 			EVP_DigestUpdate(f->md5, p + taken, n);
 		taken += n;
 		pthread_mutex_lock(&f->mu);
 		f->written += n;
+		all_in = f->written == f->length;
 		/* Readers wait for a batch: wake them as the value crosses one. */
 		if (f->written / MKV_FANOUT_BATCH != (f->written - n) / MKV_FANOUT_BATCH ||
-		    f->written == f->length || f->starving > 0)
+		    all_in || f->starving > 0)
 			pthread_cond_broadcast(&f->more_data);
 		pthread_mutex_unlock(&f->mu);
+		if (f->small && all_in)
+			start_readers(f);
 	}
 	return (ssize_t)taken;
 }
@@ -488,7 +503,7 @@ int mkv_fanout_finish(struct mkv_fanout *f, bool abort, char md5_hex[33],
 		where[i] = f->r[i].replica;
 	}
 	rc = f->stopping ? f->rc : 0;
-	if (rc == 0 && f->md5 && f->md5_inline)
+	if (rc == 0 && f->md5 && f->small)
 		md5_final(f);
 	if (rc < 0)
 		mkv_fail(rc, "%s", f->message);

@@ -33,10 +33,13 @@
 #define MKV_FANOUT_BATCH_WAIT_MS 20
 
 /*
- * Values up to this size are hashed by the producer as they arrive, which
- * costs less than a thread switch; larger ones by a reader of their own.
+ * Values up to this size are received whole before the writers start, so
+ * each writer wakes once and finds every byte (rather than waking to send
+ * the headers, then again for the body), and they are hashed by the producer
+ * as they arrive, which costs less than a thread switch. Larger values are
+ * streamed as they come and hashed by a reader of their own.
  */
-#define MKV_FANOUT_INLINE_MD5 (256u << 10)
+#define MKV_FANOUT_SMALL (256u << 10)
 
 struct mkv_fanout;
 
