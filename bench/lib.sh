@@ -32,6 +32,12 @@
 #                           by the caller (with @PORT@ for its port); sets NGINX_URL
 #   peak_rss_mb PID         VmHWM of PID in MB
 #
+# CPU accounting (clock ticks of CLK_TCK per second, from /proc):
+#   busy_ticks              CPU time the whole machine has spent busy (user,
+#                           nice, system, irq, softirq; not idle, iowait, steal)
+#   pid_ticks PID           CPU time of PID, every thread it ran included
+#   TICKS_PER_S             the clock tick rate
+#
 # Figures:
 #   report NAME VALUE UNIT BASE_VALUE BASE_UNIT OP TARGET
 #       prints "NAME: VALUE UNIT (baseline: BASE_VALUE BASE_UNIT, ratio R, target OP TARGET)"
@@ -220,6 +226,10 @@ peak_rss_mb() {
 }
 
 now() { date +%s.%N; }
+
+TICKS_PER_S=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+pid_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # calc EXPR VAR=VALUE...: an awk expression over the given variables.
 calc() {

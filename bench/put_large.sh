@@ -18,6 +18,9 @@
 # counts. Then the master's VmHWM, and `curl -L -o /dev/null` of the value
 # through mkv against a GET of the direct copy from nginx (for local volumes,
 # an nginx serving the first volume's directory).
+# With each PUT figure, the CPU the whole machine spent on each side and the
+# master's share of it. Then what hashing costs: the MD5 of the value alone,
+# and the same PUTs through a master started with -md5sum=false.
 # Targets: PUT <= 1.25x the parallel direct PUTs; master peak RSS < 64 MB.
 # MKV_BENCH_PERF=DIR adds one more PUT of each size with the master under
 # `perf record $MKV_BENCH_PERF_ARGS` (default -g) and `perf stat`
@@ -84,14 +87,54 @@ mkv_put() {
 	}
 }
 
-# timed CMD...: seconds CMD took (after a sync, so no earlier write is flushed meanwhile).
+# timed CMD...: "SECONDS MACHINE_CPU MASTER_CPU" of CMD, the CPU in seconds
+# (after a sync, so no earlier write is flushed meanwhile).
 timed() {
-	local t0 t1
+	local t0 t1 b0 b1 m0 m1
 	sync
-	t0=$(now)
-	"$@"
-	t1=$(now)
-	calc 'sprintf("%.2f", b - a)' a="$t0" b="$t1"
+	b0=$(busy_ticks) m0=$(pid_ticks "$MKV_PID") t0=$(now)
+	"$@" || return # errexit does not reach into a command substitution
+	b1=$(busy_ticks) m1=$(pid_ticks "$MKV_PID") t1=$(now)
+	calc 'sprintf("%.2f %.2f %.2f", t1 - t0, (b1 - b0) / hz, (m1 - m0) / hz)' \
+		t0="$t0" t1="$t1" b0="$b0" b1="$b1" m0="$m0" m1="$m1" hz="$TICKS_PER_S"
+}
+
+# compare_puts MB NAME OP TARGET: REPS PUTs of the value through the running
+# master against the direct PUTs, alternating; reports the times, then the
+# CPU the whole machine spent on each side and the master's share of it.
+compare_puts() {
+	local mb=$1 name=$2 op=$3 target=$4 rep order side out d d_cpu m m_cpu m_master
+	local runs_direct=() runs_mkv=() cpu_direct=() cpu_mkv=() cpu_master=()
+	for ((rep = 1; rep <= REPS; rep++)); do
+		# Each side's copies go before the other side runs, and the sides
+		# take turns going first: a PUT while the other side's 3 copies
+		# still hold memory ran up to 2x slower here, whichever side it was.
+		order=(direct mkv)
+		[ $((rep % 2)) = 1 ] || order=(mkv direct)
+		for side in "${order[@]}"; do
+			if [ "$side" = direct ]; then
+				out=$(timed direct_put "$WORK/value" "direct-$mb")
+				read -r d d_cpu _ <<<"$out"
+				direct_delete "direct-$mb"
+			else
+				out=$(timed mkv_put "$WORK/value" "big/$mb-$rep")
+				read -r m m_cpu m_master <<<"$out"
+				curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-$rep"
+			fi
+		done
+		note "$name run $rep: direct ${d} s (CPU ${d_cpu} s), mkv ${m} s (CPU ${m_cpu} s," \
+			"of which the master ${m_master} s)"
+		runs_direct+=("$d")
+		runs_mkv+=("$m")
+		cpu_direct+=("$d_cpu")
+		cpu_mkv+=("$m_cpu")
+		cpu_master+=("$m_master")
+	done
+	report "$name" "$(printf %.2f "$(median "${runs_mkv[@]}")")" s \
+		"$(printf %.2f "$(median "${runs_direct[@]}")")" "s direct parallel PUTs" "$op" "$target"
+	report "machine CPU for the $name" "$(printf %.2f "$(median "${cpu_mkv[@]}")")" s \
+		"$(printf %.2f "$(median "${cpu_direct[@]}")")" "s direct" - -
+	report "master CPU for the $name" "$(printf %.2f "$(median "${cpu_master[@]}")")" s - - - -
 }
 
 # get_rate URL SIZE_MB: MB/s of a GET following redirects; fails unless every byte came.
@@ -108,29 +151,7 @@ get_rate() {
 for mb in "${sizes[@]}"; do
 	head -c "$((mb << 20))" /dev/urandom >"$WORK/value"
 	start_mkv
-	runs_direct=() runs_mkv=()
-	for ((rep = 1; rep <= REPS; rep++)); do
-		# Each side's copies go before the other side runs, and the sides
-		# take turns going first: a PUT while the other side's 3 copies
-		# still hold memory ran up to 2x slower here, whichever side it was.
-		order=(direct mkv)
-		[ $((rep % 2)) = 1 ] || order=(mkv direct)
-		for side in "${order[@]}"; do
-			if [ "$side" = direct ]; then
-				d=$(timed direct_put "$WORK/value" "direct-$mb")
-				direct_delete "direct-$mb"
-			else
-				m=$(timed mkv_put "$WORK/value" "big/$mb-$rep")
-				curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-$rep"
-			fi
-		done
-		note "PUT $mb MB run $rep: direct ${d} s, mkv ${m} s"
-		runs_direct+=("$d")
-		runs_mkv+=("$m")
-	done
-	report "PUT $mb MB (3 replicas)" "$(printf %.2f "$(median "${runs_mkv[@]}")")" s \
-		"$(printf %.2f "$(median "${runs_direct[@]}")")" \
-		"s direct parallel PUTs" '<=' 1.25
+	compare_puts "$mb" "PUT $mb MB (3 replicas)" '<=' 1.25
 	report "master peak RSS after the $mb MB PUTs" "$(peak_rss_mb "$MKV_PID")" MB - - '<' 64
 
 	direct_put "$WORK/value" "direct-$mb"
@@ -156,6 +177,7 @@ for mb in "${sizes[@]}"; do
 		perf_stat=$!
 		sleep 0.5
 		m=$(timed mkv_put "$WORK/value" "big/$mb-profiled")
+		m=${m%% *}
 		kill -INT "$perf_record" "$perf_stat"
 		wait "$perf_record" "$perf_stat" || true
 		note "profiled PUT $mb MB: $m s, master CPU" \
@@ -166,5 +188,13 @@ for mb in "${sizes[@]}"; do
 
 	direct_delete "direct-$mb"
 	curl -sf -o /dev/null -X DELETE "$MKV_URL/big/$mb-get"
+
+	# What hashing costs: the MD5 of the value alone (OpenSSL, one core), and
+	# the same PUTs through a master that does not hash (-md5sum=false).
+	out=$(timed openssl dgst -md5 -out /dev/null "$WORK/value")
+	report "MD5 of $mb MB alone (openssl dgst -md5)" "${out%% *}" s - - - -
+	stop_mkv
+	start_mkv -md5sum=false
+	compare_puts "$mb" "PUT $mb MB with -md5sum=false" - -
 	stop_mkv
 done

@@ -9,7 +9,7 @@ packages=(
 	build-essential autoconf automake libtool pkg-config
 	libmicrohttpd-dev libcurl4-openssl-dev libleveldb-dev liblmdb-dev
 	libinih-dev libjansson-dev libssl-dev libcmocka-dev
-	nginx-light curl ca-certificates
+	nginx-light curl ca-certificates openssl
 	golang-go golang-github-syndtr-goleveldb-dev
 	clang libclang-rt-dev valgrind jq iproute2
 )
