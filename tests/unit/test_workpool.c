@@ -111,10 +111,11 @@ static void test_idle_thread_is_reused(void **state)
 	mkv_work_shutdown();
 	/*
 	 * A job's last act wakes the test before its thread is idle again, so
-	 * the next job may start a second thread; more than a few means the
-	 * pool does not reuse its threads.
+	 * the next job may start another thread now and then (more often under
+	 * a sanitizer's slow scheduling); a thread for every other job would
+	 * mean the pool does not reuse its threads.
 	 */
-	assert_in_range(runs.distinct, 1, 4);
+	assert_in_range(runs.distinct, 1, JOBS_IN_TURN / 2);
 }
 
 int main(void)
