@@ -54,6 +54,12 @@
 
 /* The buffer one put() or read() moves bytes through. */
 #define LOCAL_BUF_SIZE (256 * 1024)
+/*
+ * With fsync on, a value's pages are handed to the disk every this many
+ * bytes as they are written, so that the disk works while the rest arrives
+ * and the fsync at the end waits only for the tail.
+ */
+#define LOCAL_WRITEBACK (8u << 20)
 
 #define LOCAL_DIR_MODE 0755
 #define LOCAL_FILE_MODE 0644
@@ -407,6 +413,19 @@ static int write_all(struct request *r, int fd, const unsigned char *buf, size_t
 }
 
 /*
+ * Start writing bytes [from, to) of fd to the disk, without waiting. Only a
+ * hint: a write that fails is reported by the fsync that follows.
+ */
+static void start_writeback(int fd, uint64_t from, uint64_t to)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd, (void)from, (void)to;
+#endif
+}
+
+/*
  * Pull exactly length bytes from src into fd. Returns 0, the code src
  * returned, MKV_E_IO when src ends early, or the write's failure.
  */
@@ -414,7 +433,7 @@ static int copy_source(struct request *r, int fd, uint64_t length,
 		       mkv_volume_source_fn src, void *ctx)
 {
 	unsigned char *buf = malloc(LOCAL_BUF_SIZE);
-	uint64_t done = 0;
+	uint64_t done = 0, handed = 0; /* bytes written, and handed to the disk */
 	int rc = 0;
 
 	if (!buf)
@@ -434,6 +453,10 @@ static int copy_source(struct request *r, int fd, uint64_t length,
 		} else {
 			rc = write_all(r, fd, buf, (size_t)n);
 			done += (uint64_t)n;
+			if (r->lv->fsync && done - handed >= LOCAL_WRITEBACK) {
+				start_writeback(fd, handed, done);
+				handed = done;
+			}
 		}
 	}
 	free(buf);

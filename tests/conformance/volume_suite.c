@@ -40,7 +40,12 @@
 
 #define TIMEOUT_MS 1000
 #define PATH_MAX_LEN 256
-#define BIG_VALUE (3 * 1024 * 1024 + 17)
+/*
+ * Larger than what the backends do in pieces (nginx sends values of 4 MB or
+ * more in 1 MB chunks, local hands a value's pages to the disk every 8 MB),
+ * and no multiple of any of them.
+ */
+#define BIG_VALUE (9 * 1024 * 1024 + 17)
 #define THREADS 8
 #define THREAD_ROUNDS 4
 #define THREAD_VALUE (256 * 1024 + 3)
