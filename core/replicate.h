@@ -44,7 +44,9 @@
 struct mkv_fanout;
 
 /*
- * mkv_fanout_start - start writing length bytes to path on every replica.
+ * mkv_fanout_start - start writing length bytes to path on every replica
+ * (the writers start now, or for a value of at most MKV_FANOUT_SMALL bytes
+ * once its last byte is offered).
  * A replica that does not answer is replaced by the next of spares not yet
  * used (NULL or empty for none), as long as the ring still holds the value
  * from its first byte. With md5 true, the
