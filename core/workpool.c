@@ -63,7 +63,7 @@ static bool unlink_idle_locked(struct worker *w)
 static bool next_job(struct worker *w)
 {
 	struct timespec until;
-	bool timed_out;
+	bool unwanted;
 	int rc;
 
 	pthread_mutex_lock(&pool.mu);
@@ -80,16 +80,16 @@ static bool next_job(struct worker *w)
 	until.tv_sec += IDLE_SECONDS;
 	while ((rc = sem_timedwait(&w->ready, &until)) != 0 && errno == EINTR)
 		;
-	timed_out = rc != 0;
-	if (timed_out) {
+	if (rc != 0) { /* timed out: exit, unless a job was handed over meanwhile */
 		pthread_mutex_lock(&pool.mu);
-		timed_out = unlink_idle_locked(w);
+		unwanted = unlink_idle_locked(w);
 		pthread_mutex_unlock(&pool.mu);
-		if (!timed_out) /* handed a job just as the wait ran out: take it */
-			while (sem_wait(&w->ready) != 0)
-				;
+		if (unwanted)
+			return false;
+		while (sem_wait(&w->ready) != 0)
+			;
 	}
-	return !timed_out && w->fn;
+	return w->fn != NULL; /* NULL: woken by mkv_work_shutdown() */
 }
 
 /* What a new thread is started for. */
